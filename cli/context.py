@@ -1,0 +1,57 @@
+"""Shared CLI state: global options, opening the workspace, passphrase prompts, output helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from custody.keys import PassphraseCallback
+from custody.workspace import PASSPHRASE_ENV, Workspace, env_passphrase_callback
+
+
+def prompt_passphrase(what: str) -> str:
+    return str(click.prompt(f"Passphrase for {what}", hide_input=True, err=True))
+
+
+def prompt_new_passphrase(what: str) -> str:
+    value = os.environ.get(PASSPHRASE_ENV)
+    if value:
+        return value
+    return str(
+        click.prompt(
+            f"Passphrase for {what} (it encrypts the private key; there is no recovery)",
+            hide_input=True,
+            confirmation_prompt=True,
+            err=True,
+        )
+    )
+
+
+@dataclass
+class CliState:
+    workspace: Path | None
+    actor: str | None
+    debug: bool
+
+    def open_workspace(self) -> Workspace:
+        return Workspace.open(self.workspace, passphrase_callback=self.passphrase_callback)
+
+    @property
+    def passphrase_callback(self) -> PassphraseCallback:
+        return env_passphrase_callback(fallback=prompt_passphrase)
+
+
+pass_state = click.make_pass_decorator(CliState)
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def short(digest: str, length: int = 16) -> str:
+    return f"{digest[:length]}..."

@@ -1,0 +1,114 @@
+"""custody key new / list / export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from custody_cli.context import CliState, echo_json, pass_state, prompt_new_passphrase
+
+from custody.actors import create_key, has_private_key, list_actors, public_key_of
+from custody.keys import fingerprint
+from custody.models import ActorRole
+
+
+@click.group("key")
+def key() -> None:
+    """Signing keys (Ed25519) of investigators, custodians, prosecutors and tools."""
+
+
+@key.command("new")
+@click.argument("name")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice([r.value for r in ActorRole]),
+    help="What the key holder does; 'tool' is a service key for a recording tool.",
+)
+@pass_state
+def key_new(state: CliState, name: str, role: str) -> None:
+    """Create an encrypted Ed25519 key for NAME.
+
+    The private key is encrypted with a passphrase (Argon2id + ChaCha20-Poly1305) and stored
+    in .custody/keys/NAME.key with mode 0600. The first key becomes the workspace default.
+    """
+    with state.open_workspace() as ws:
+        actor = create_key(ws, name, role, passphrase_callback=prompt_new_passphrase)
+        click.echo(f"Created key {actor.name} ({actor.role})")
+        click.echo(f"  key id:      {actor.key_id}")
+        click.echo(f"  fingerprint: {fingerprint(actor.key_id)}")
+        click.echo(f"  private key: {ws.key_path(name)} (encrypted, mode 0600)")
+        if ws.config.default_actor == name:
+            click.echo("  this is the workspace's default acting key")
+
+
+@key.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def key_list(state: CliState, as_json: bool) -> None:
+    """List the keys registered in the workspace."""
+    with state.open_workspace() as ws:
+        actors = list_actors(ws)
+        rows = [
+            {
+                "name": a.name,
+                "role": a.role,
+                "key_id": a.key_id,
+                "created_at": a.created_at,
+                "revoked_at": a.revoked_at,
+                "private_key_here": has_private_key(ws, a.name),
+                "default": ws.config.default_actor == a.name,
+            }
+            for a in actors
+        ]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        click.echo("No keys yet. Create one with: custody key new NAME --role investigator")
+        return
+    for row in rows:
+        flags = []
+        if row["default"]:
+            flags.append("default")
+        if not row["private_key_here"]:
+            flags.append("public only")
+        if row["revoked_at"]:
+            flags.append(f"revoked {row['revoked_at']}")
+        suffix = f"  [{', '.join(flags)}]" if flags else ""
+        click.echo(f"{row['name']:<16} {row['role']:<13} {fingerprint(str(row['key_id']))}{suffix}")
+
+
+@key.command("export")
+@click.argument("name")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["pem", "hex", "keyid"]),
+    default="pem",
+    show_default=True,
+    help="PEM SubjectPublicKeyInfo (openssl reads it), raw public key hex, or the key id.",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+@pass_state
+def key_export(state: CliState, name: str, fmt: str, output: Path | None) -> None:
+    """Export NAME's public key (never the private key).
+
+    \b
+    Check a signature with openssl:
+      custody key export alice -o alice.pem
+      openssl pkeyutl -verify -pubin -inkey alice.pem -rawin -in FILE -sigfile FILE.sig
+    """
+    with state.open_workspace() as ws:
+        actor, public = public_key_of(ws, name)
+    text = {"pem": public.to_pem().decode("ascii"), "hex": public.hex + "\n", "keyid": actor.key_id + "\n"}[
+        fmt
+    ]
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        click.echo(f"Wrote {name}'s public key ({fmt}) to {output}", err=True)
+
+
+COMMANDS = [key]

@@ -1,0 +1,54 @@
+"""custody log."""
+
+from __future__ import annotations
+
+import click
+from custody_cli.context import CliState, echo_json, pass_state
+
+from custody.caselog import log_lines, verify_case_log
+from custody.ledger_verify import Report
+
+
+def echo_report(report: Report) -> None:
+    click.echo(f"Verification of {report.subject}:")
+    for check in report.checks:
+        status = "SKIP" if check.skipped else ("OK" if check.ok else "FAIL")
+        click.echo(f"  {check.number}. [{status}] {check.title}")
+        for failure in check.failures:
+            click.echo(f"       - {failure}")
+    click.echo("Result: " + ("VALID" if report.ok else "INVALID"))
+
+
+@click.command("log")
+@click.argument("case_id", metavar="ID")
+@click.option("--verify", is_flag=True, help="Recompute every check from the raw entries and blobs.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_state
+def log(state: CliState, case_id: str, verify: bool, as_json: bool) -> None:
+    """List a case's custody events, oldest first; with --verify, check them.
+
+    --verify prints a numbered checklist (OK/FAIL, naming the entry and expected vs observed)
+    and exits 1 if any check fails.
+    """
+    with state.open_workspace() as ws:
+        if verify:
+            report = verify_case_log(ws, case_id)
+        else:
+            lines = log_lines(ws, case_id)
+    if verify:
+        if as_json:
+            echo_json(report.to_dict())
+        else:
+            echo_report(report)
+        if not report.ok:
+            raise SystemExit(1)
+        return
+    if as_json:
+        echo_json([line.__dict__ for line in lines])
+        return
+    for line in lines:
+        who = line.actor_name or f"{line.actor_key_id[:12]}..."
+        click.echo(f"{line.sequence:>5}  {line.time}  {line.event_type:<18} {who:<12} {line.summary}")
+
+
+COMMANDS = [log]

@@ -1,0 +1,107 @@
+"""Reading and checking a case's log in a workspace (``custody log``).
+
+Invariant: ``verify_case_log`` trusts nothing in the database but the entry bytes: it re-derives
+keys and order from the entries (``ledger_verify``), compares each stored entry digest, and
+re-hashes every artifact's blob.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import select
+
+from custody import db
+from custody.digests import sha256_hex
+from custody.errors import CustodyError, NotFoundError
+from custody.events import ARTIFACT_RECORDED, CustodyEvent, _unverified_event
+from custody.ledger_verify import Report, verify_ledger
+from custody.workspace import Workspace
+
+
+def list_entries(ws: Workspace, case_id: str) -> list[db.LedgerEntryRow]:
+    with db.transaction(ws.engine) as session:
+        if session.get(db.CaseRow, case_id) is None:
+            raise NotFoundError(f"no case {case_id!r} in this workspace", hint="see 'custody case list'")
+        statement = (
+            select(db.LedgerEntryRow)
+            .where(db.LedgerEntryRow.case_id == case_id)
+            .order_by(db.LedgerEntryRow.sequence)  # type: ignore[arg-type]
+        )
+        return list(session.exec(statement).all())
+
+
+@dataclass(frozen=True)
+class LogLine:
+    sequence: int
+    time: str
+    event_type: str
+    actor_key_id: str
+    actor_name: str | None
+    summary: str
+
+
+def _summary(event: CustodyEvent) -> str:
+    body = event.body
+    if event.event_type == ARTIFACT_RECORDED:
+        artifact = body.get("artifact", {})
+        digest = artifact.get("digest", {}).get("sha256", "")
+        hil = body.get("hil", {}).get("level", "?")
+        return f"{artifact.get('name')} sha256:{digest[:16]}... {body.get('origin')} {body.get('role')} {hil}"
+    if "tool" in body and isinstance(body["tool"], dict) and event.event_type == "tool.registered":
+        return f"{body['tool'].get('name')} {body['tool'].get('version')} ({body['tool'].get('kind')})"
+    if "key" in body and isinstance(body["key"], dict):
+        return (
+            f"{body['key'].get('name')} ({body['key'].get('role')}) {body['key'].get('key_id', '')[:16]}..."
+        )
+    if "run" in body and isinstance(body["run"], dict):
+        return f"{body['run'].get('id')} {body['run'].get('hil_configured', '')}".strip()
+    if "title" in body:
+        return f"{body.get('title')} [{', '.join(body.get('jurisdictions', []))}]"
+    return ", ".join(s.name for s in event.subjects)
+
+
+def log_lines(ws: Workspace, case_id: str) -> list[LogLine]:
+    entries = list_entries(ws, case_id)
+    with db.transaction(ws.engine) as session:
+        names = {a.key_id: a.name for a in session.exec(select(db.ActorRow)).all()}
+    lines = []
+    for row in entries:
+        try:
+            _, event = _unverified_event(row.entry, what=f"entry {row.sequence}")
+            summary = _summary(event)
+        except CustodyError as exc:
+            summary = f"UNREADABLE: {exc.message}"
+        lines.append(
+            LogLine(row.sequence, row.time, row.event_type, row.actor, names.get(row.actor), summary)
+        )
+    return lines
+
+
+def verify_case_log(ws: Workspace, case_id: str) -> Report:
+    """Recompute every check of a case's log from the stored bytes; see ``Report``."""
+    entries = list_entries(ws, case_id)
+    report = Report(subject=f"case {case_id}")
+    verify_ledger(case_id, [row.entry for row in entries], report)
+
+    stored = report.add("stored entry digests match the entry bytes")
+    for row in entries:
+        observed = sha256_hex(row.entry)
+        if observed != row.entry_sha256:
+            stored.fail(
+                f"entry {row.sequence}: stored digest {row.entry_sha256[:16]}..., "
+                f"bytes hash to {observed[:16]}..."
+            )
+    with db.transaction(ws.engine) as session:
+        case = session.get(db.CaseRow, case_id)
+        artifacts = session.exec(select(db.ArtifactRow).where(db.ArtifactRow.case_id == case_id)).all()
+    if case is not None and case.log_size != len(entries):
+        stored.fail(f"case says the log has {case.log_size} entries, found {len(entries)}")
+
+    blobs = report.add("every recorded artifact's bytes are stored and re-hash to their digest")
+    for digest in sorted({a.digest for a in artifacts}):
+        try:
+            ws.store.verify(digest)
+        except CustodyError as exc:
+            blobs.fail(exc.message)
+    return report

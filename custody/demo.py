@@ -1,0 +1,163 @@
+"""The built-in demo scenario: a small decoy-chatbot case recorded end to end.
+
+It drives the same library functions as the CLI, on the embedded default (SQLite + files), in a
+given or temporary folder. Demo keys use a fixed, published passphrase: they are for the demo only.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from custody.actors import create_key
+from custody.caselog import log_lines, verify_case_log
+from custody.cases import open_case
+from custody.models import Source
+from custody.recording import RecordOptions, record_files, show_artifact
+from custody.resources import sample_case_dir, templates_dir
+from custody.runs import end_run, start_run
+from custody.tools import register_tool
+from custody.workspace import Workspace
+
+DEMO_PASSPHRASE = "demo-only-passphrase"  # noqa: S105 - published on purpose; demo keys only
+CASE_ID = "OP-LANTERN"
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    workspace: Path
+    case_id: str
+    log_entries: int
+    log_valid: bool
+
+
+def run_demo(out_dir: Path | None, emit: Callable[[str], None]) -> DemoResult:
+    """Run the scenario in ``out_dir`` (a new temporary folder if None); ``emit`` prints a line."""
+    root = (out_dir or Path(tempfile.mkdtemp(prefix="custody-demo-"))) / "workspace"
+    sample = sample_case_dir("op-lantern")
+    cards = templates_dir() / "toolcards"
+
+    def step(text: str) -> None:
+        emit(f"==> {text}")
+
+    step(f"custody init {root}")
+    with Workspace.init(root, passphrase_callback=lambda _what: DEMO_PASSPHRASE) as ws:
+        step("custody key new ana --role investigator   (demo passphrase; never use for real)")
+        ana = create_key(ws, "ana", "investigator")
+        emit(f"    ana's key id {ana.key_id}")
+        step("custody key new cole --role custodian")
+        create_key(ws, "cole", "custodian")
+
+        step(f"custody case open {CASE_ID} --jurisdiction UK --jurisdiction EU ...")
+        open_case(
+            ws,
+            CASE_ID,
+            title="Decoy operation on a classifieds site (synthetic)",
+            jurisdictions=["UK", "EU"],
+            authority="AUTH/2026/0415 (synthetic)",
+            legal_basis="Regulation of Investigatory Powers Act 2000, Part II (synthetic example)",
+            operator_type="state",
+        )
+
+        for card in ("scraper.yaml", "decoy-chatbot.yaml"):
+            step(f"custody tool add templates/toolcards/{card} --case {CASE_ID}")
+            registration = register_tool(ws, cards / card, case_id=CASE_ID)
+            tool = registration.tool
+            emit(f"    {tool.name} {tool.version}: card sha256:{tool.card_digest[:16]}...")
+
+        step("custody record ad-capture.html --tool adscraper --source ... --captured-at ...")
+        capture = record_files(
+            ws,
+            CASE_ID,
+            [sample / "ad-capture.html"],
+            tool_spec="adscraper",
+            options=RecordOptions(
+                source=Source(
+                    url="https://classifieds.example/ads/48213",
+                    platform="classifieds.example",
+                    account="ava_new_in_town",
+                ),
+                captured_at="2026-06-03T21:20:05Z",
+            ),
+        )[0]
+        emit(f"    recorded sha256:{capture.digest} as entry {capture.sequence}")
+
+        step("custody run start --tool lantern-decoy --hil HIL2_APPROVED --supervisor cole")
+        run = start_run(ws, CASE_ID, "lantern-decoy", hil_configured="HIL2_APPROVED", supervisor="cole")
+        emit(f"    {run.id}")
+
+        step(f"custody record conversation-0001.jsonl --run {run.id} --origin mixed --approved-by ana")
+        conversation = record_files(
+            ws,
+            CASE_ID,
+            [sample / "conversation-0001.jsonl"],
+            tool_spec=None,
+            options=RecordOptions(
+                run=run.id,
+                origin="mixed",
+                approved_by="ana",
+                source=Source(platform="classifieds-messaging", account="user_7781"),
+                captured_at="2026-06-04T19:06:31Z",
+            ),
+        )[0]
+        emit(f"    recorded sha256:{conversation.digest} as entry {conversation.sequence}")
+        step(f"custody run end {run.id}")
+        end_run(ws, CASE_ID, run.id)
+
+        step(
+            f"custody record ad-translation-en.txt --derived-from {capture.digest[:12]} --transformation ..."
+        )
+        translation = record_files(
+            ws,
+            CASE_ID,
+            [sample / "ad-translation-en.txt"],
+            tool_spec="adscraper",
+            options=RecordOptions(
+                derived_from=(capture.digest[:12],),
+                transformation="machine translation ro->en, reviewed by an analyst",
+                hil="HIL4_POST_REVIEW",
+                reviewed_by="ana",
+            ),
+        )[0]
+        emit(f"    recorded sha256:{translation.digest} as entry {translation.sequence}")
+
+        step("custody record ad-capture.html ... (again, same provenance)")
+        again = record_files(
+            ws,
+            CASE_ID,
+            [sample / "ad-capture.html"],
+            tool_spec="adscraper",
+            options=RecordOptions(
+                source=Source(
+                    url="https://classifieds.example/ads/48213",
+                    platform="classifieds.example",
+                    account="ava_new_in_town",
+                ),
+                captured_at="2026-06-03T21:20:05Z",
+            ),
+        )[0]
+        assert again.duplicate, "recording the same provenance twice must be a no-op"
+        emit(f"    unchanged: already recorded as entry {again.sequence}")
+
+        step(f"custody show {translation.digest[:12]}")
+        view = show_artifact(ws, translation.digest, case_id=CASE_ID)[0]
+        p = view.provenance
+        emit(
+            f"    {p.name}: {p.origin.value} {p.role.value} {p.hil.level.value}, derived from "
+            f"sha256:{p.derived_from[0][:16]}..., signed by {view.signer_name}, signature "
+            f"{'valid' if view.signature_ok else 'INVALID'}"
+        )
+
+        step(f"custody log {CASE_ID}")
+        lines = log_lines(ws, CASE_ID)
+        for line in lines:
+            emit(f"    {line.sequence:>3} {line.event_type:<18} {line.actor_name or '?':<6} {line.summary}")
+        step(f"custody log {CASE_ID} --verify")
+        report = verify_case_log(ws, CASE_ID)
+        for check in report.checks:
+            emit(f"    {check.number}. [{'OK' if check.ok else 'FAIL'}] {check.title}")
+        emit(f"Workspace: {root.resolve()}")
+        emit(f"Try: custody --workspace {root.resolve()} log {CASE_ID} --verify")
+        return DemoResult(root, CASE_ID, len(lines), report.ok)

@@ -1,0 +1,157 @@
+"""Appending signed custody events to a case's ledger.
+
+Invariants:
+- Every append happens inside one database transaction that holds the case lock
+  (``db.lock_case``): sequence numbers are dense, 0-based, and never reused or forked, across
+  processes and hosts.
+- The entry bytes stored are exactly the signed DSSE envelope bytes (``events.sign_event``).
+- Before a key's first event in a case, the ledger gets a ``key.added`` entry introducing it,
+  signed by that key itself (proof of possession); the case opener is introduced by
+  ``case.opened`` at sequence 0.
+- The passphrase is asked before the transaction starts, so no lock is held while a human types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlmodel import Session, select
+
+from custody import db
+from custody.digests import sha256_hex
+from custody.errors import NotFoundError, PolicyError
+from custody.events import CASE_OPENED, KEY_ADDED, CustodyEvent, sign_event
+from custody.keys import PublicKey, Signer
+from custody.statement import Subject
+from custody.timeutil import format_rfc3339
+from custody.workspace import Clock, Workspace
+
+
+def key_description(actor: db.ActorRow) -> dict[str, Any]:
+    """How a key is described inside signed events (``key.added``, ``case.opened``)."""
+    public = PublicKey.from_hex(actor.public_key)
+    return {
+        "key_id": actor.key_id,
+        "name": actor.name,
+        "role": actor.role,
+        "algorithm": "ed25519",
+        "public_key": public.hex,
+        "public_key_pem": public.to_pem().decode("ascii"),
+    }
+
+
+def key_subject(actor: db.ActorRow) -> Subject:
+    # The key id is the SHA-256 of the raw public key, so it is a digest of the subject itself.
+    return Subject(f"key:{actor.name}", actor.key_id)
+
+
+class LedgerWriter:
+    """Appends events to one case's ledger within a locked transaction."""
+
+    def __init__(
+        self, session: Session, case: db.CaseRow, signer: Signer, actor: db.ActorRow, clock: Clock
+    ) -> None:
+        self.session = session
+        self.case = case
+        self.signer = signer
+        self.actor = actor
+        self.clock = clock
+        self.appended: list[db.LedgerEntryRow] = []
+
+    def append(
+        self, event_type: str, subjects: Sequence[Subject], body: Mapping[str, Any]
+    ) -> db.LedgerEntryRow:
+        """Sign and append one event; returns its stored row."""
+        if event_type not in (KEY_ADDED, CASE_OPENED):
+            self._ensure_key_introduced()
+        return self._append(event_type, subjects, body)
+
+    def _append(
+        self, event_type: str, subjects: Sequence[Subject], body: Mapping[str, Any]
+    ) -> db.LedgerEntryRow:
+        event = CustodyEvent(
+            event_type=event_type,
+            case_id=self.case.id,
+            sequence=self.case.log_size,
+            time=format_rfc3339(self.clock()),
+            actor=self.signer.key_id,
+            subjects=tuple(subjects),
+            body=dict(body),
+        )
+        entry = sign_event(event, self.signer)
+        row = db.LedgerEntryRow(
+            case_id=self.case.id,
+            sequence=event.sequence,
+            event_type=event_type,
+            actor=event.actor,
+            time=event.time,
+            entry_sha256=sha256_hex(entry),
+            entry=entry,
+        )
+        self.session.add(row)
+        self.case.log_size += 1
+        self.session.add(self.case)
+        self.appended.append(row)
+        return row
+
+    def _ensure_key_introduced(self) -> None:
+        known = self.session.get(db.CaseKeyRow, (self.case.id, self.actor.key_id))
+        if known is not None:
+            return
+        row = self._append(KEY_ADDED, [key_subject(self.actor)], {"key": key_description(self.actor)})
+        self.mark_key_introduced(row.sequence)
+
+    def mark_key_introduced(self, sequence: int) -> None:
+        self.session.add(db.CaseKeyRow(case_id=self.case.id, key_id=self.actor.key_id, sequence=sequence))
+
+    @property
+    def now(self) -> str:
+        return format_rfc3339(self.clock())
+
+
+def load_actor(session: Session, name: str) -> db.ActorRow:
+    actor = session.exec(select(db.ActorRow).where(db.ActorRow.name == name)).first()
+    if actor is None:
+        raise NotFoundError(f"no key named {name!r} in this workspace", hint="see 'custody key list'")
+    return actor
+
+
+def check_actor_can_sign(actor: db.ActorRow, signer: Signer) -> None:
+    if actor.revoked_at is not None:
+        raise PolicyError(f"key {actor.name!r} ({actor.key_id[:16]}...) was revoked at {actor.revoked_at}")
+    if actor.key_id != signer.key_id:
+        raise PolicyError(
+            f"key file for {actor.name!r} holds key {signer.key_id[:16]}..., "
+            f"but the workspace registers {actor.key_id[:16]}..."
+        )
+
+
+def unlock_actor(ws: Workspace, actor_name: str | None) -> tuple[db.ActorRow, Signer]:
+    """Resolve the acting key (``--as``, ``CUSTODY_ACTOR`` or the default) and unlock it.
+
+    Call this before ``ledger_writer`` so that no lock is held while the passphrase is asked.
+    """
+    name = ws.acting_actor_name(actor_name)
+    with db.transaction(ws.engine) as session:
+        actor = load_actor(session, name)
+    signer = ws.signer(name)
+    check_actor_can_sign(actor, signer)
+    return actor, signer
+
+
+@contextmanager
+def ledger_writer(ws: Workspace, case_id: str, actor: db.ActorRow, signer: Signer) -> Iterator[LedgerWriter]:
+    """A transaction holding ``case_id``'s lock, with a writer acting as ``actor``. Everything
+    appended commits together when the block ends, or nothing does."""
+    with db.transaction(ws.engine) as session:
+        case = db.lock_case(session, case_id)
+        if case.sealed_at is not None:
+            raise PolicyError(f"case {case_id} was sealed at {case.sealed_at}; it takes no new entries")
+        # Re-read the actor under the lock: a revocation committed meanwhile must win.
+        current = session.get(db.ActorRow, actor.key_id)
+        if current is None:
+            raise NotFoundError(f"key {actor.name!r} is no longer registered")
+        check_actor_can_sign(current, signer)
+        yield LedgerWriter(session, case, signer, current, ws.clock)

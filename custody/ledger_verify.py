@@ -1,0 +1,162 @@
+"""Verify a case ledger from its raw entries alone (pure: bytes in, report out).
+
+The numbered checks here are the ledger part of the verifier checklist; later checks (Merkle root,
+checkpoints, custody continuity) extend the same report.
+
+Invariants: nothing is trusted from outside the entries: keys come from the ledger's own
+``case.opened`` and ``key.added`` entries; a check that fails names the entry (sequence number)
+and says expected vs observed. Verification never raises for bad entries; it reports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from custody.errors import CustodyError
+from custody.events import CASE_OPENED, KEY_ADDED, CustodyEvent, _unverified_event
+from custody.keys import PublicKey
+from custody.timeutil import parse_rfc3339
+
+MAX_DETAILS = 20
+
+
+@dataclass
+class Check:
+    """One numbered check with its outcome and what failed."""
+
+    number: int
+    title: str
+    failures: list[str] = field(default_factory=list)
+    skipped: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and not self.skipped
+
+    def fail(self, message: str) -> None:
+        self.failures.append(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "title": self.title,
+            "status": "SKIP" if self.skipped else ("OK" if self.ok else "FAIL"),
+            "failures": self.failures,
+        }
+
+
+@dataclass
+class Report:
+    """The outcome of every check, in order."""
+
+    subject: str
+    checks: list[Check] = field(default_factory=list)
+
+    def add(self, title: str) -> Check:
+        check = Check(len(self.checks) + 1, title)
+        self.checks.append(check)
+        return check
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "valid": self.ok,
+            "checks": [check.to_dict() for check in self.checks],
+        }
+
+
+@dataclass(frozen=True)
+class VerifiedLedger:
+    events: list[CustodyEvent | None]  # None where an entry could not be parsed
+    keys: dict[str, dict[str, Any]]  # key id -> key description from the ledger
+
+
+def verify_ledger(case_id: str, entries: Sequence[bytes], report: Report) -> VerifiedLedger:
+    """Check a case's entries (in stored order) and add the numbered checks to ``report``."""
+    parse = report.add("every entry is a DSSE envelope holding an in-toto custody event")
+    order = report.add("sequence numbers run 0..n-1 without gaps, all for this case")
+    signatures = report.add("every entry is signed by a key the ledger introduced before it")
+    times = report.add("entry times never run backwards")
+
+    events: list[CustodyEvent | None] = []
+    parsed: list[tuple[Any, CustodyEvent] | None] = []
+    for index, entry in enumerate(entries):
+        try:
+            envelope, event = _unverified_event(entry, what=f"entry {index}")
+            parsed.append((envelope, event))
+            events.append(event)
+        except CustodyError as exc:
+            parse.fail(exc.message)
+            parsed.append(None)
+            events.append(None)
+
+    for index, item in enumerate(parsed):
+        if item is None:
+            continue
+        event = item[1]
+        if event.sequence != index:
+            order.fail(f"entry {index}: expected sequence {index}, found {event.sequence}")
+        if event.case_id != case_id:
+            order.fail(f"entry {index}: expected case {case_id}, found {event.case_id}")
+    if not entries:
+        order.fail("the ledger has no entries (expected case.opened at sequence 0)")
+    elif parsed[0] is not None and parsed[0][1].event_type != CASE_OPENED:
+        order.fail(f"entry 0: expected case.opened, found {parsed[0][1].event_type}")
+
+    keys: dict[str, dict[str, Any]] = {}
+    for index, item in enumerate(parsed):
+        if item is None:
+            signatures.fail(f"entry {index}: cannot check a signature on an unreadable entry")
+            continue
+        envelope, event = item
+        introduced = _introduced_key(event)
+        if introduced is not None and introduced.get("key_id") != event.actor:
+            signatures.fail(
+                f"entry {index} ({event.event_type}): introduces key "
+                f"{str(introduced.get('key_id'))[:16]}... but is signed as {event.actor[:16]}... "
+                "(a key must introduce itself)"
+            )
+            continue
+        known = keys.get(event.actor) or introduced
+        if known is None:
+            signatures.fail(
+                f"entry {index} ({event.event_type}): signed by key {event.actor[:16]}..., "
+                "which no earlier case.opened or key.added entry introduced"
+            )
+            continue
+        try:
+            public = PublicKey.from_hex(str(known.get("public_key", "")))
+            if public.key_id != event.actor:
+                raise CustodyError(
+                    f"introduced public key hashes to {public.key_id[:16]}..., expected {event.actor[:16]}..."
+                )
+            envelope.verify({public.key_id: public})
+        except CustodyError as exc:
+            signatures.fail(f"entry {index} ({event.event_type}): {exc.message}")
+            continue
+        if introduced is not None:
+            keys[event.actor] = introduced
+
+    previous: CustodyEvent | None = None
+    for index, current in enumerate(events):
+        if current is None:
+            continue
+        if previous is not None and parse_rfc3339(current.time) < parse_rfc3339(previous.time):
+            times.fail(f"entry {index}: time {current.time} is earlier than the entry before ({previous.time})")
+        previous = current
+    return VerifiedLedger(events, keys)
+
+
+def _introduced_key(event: CustodyEvent) -> dict[str, Any] | None:
+    key: Any = None
+    if event.event_type == KEY_ADDED:
+        key = event.body.get("key")
+    elif event.event_type == CASE_OPENED:
+        key = event.body.get("opened_by")
+    return key if isinstance(key, dict) else None

@@ -1,0 +1,356 @@
+"""Recording artifacts with signed provenance (``custody record``), and showing them.
+
+Invariants:
+- Everything is checked before anything is written: input files exist, case, tool, run, parents
+  and options are valid. Then each file is stored (one read: hashed while copied), then all
+  ``artifact.recorded`` entries of the call are appended in one transaction: all or nothing.
+- The same bytes with the same provenance in the same case are recorded once; recording them again
+  is a reported no-op.
+- ``show_artifact`` displays provenance from the signed entry bytes, never from database columns,
+  and says whether that entry's signature verifies.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from custody import db
+from custody.errors import CustodyError, FormatError, InputFileError, NotFoundError, PolicyError
+from custody.events import ARTIFACT_RECORDED, _unverified_event, verify_entry
+from custody.keys import PublicKey
+from custody.ledger import ledger_writer, unlock_actor
+from custody.models import (
+    HIL,
+    ArtifactRole,
+    HILFunction,
+    HumanInvolvement,
+    Origin,
+    Provenance,
+    Source,
+    ToolKind,
+    ToolRef,
+    parse_enum,
+)
+from custody.runs import load_open_run
+from custody.statement import Subject
+from custody.tools import card_of, ensure_tool_in_case, resolve_tool
+from custody.workspace import Workspace
+
+_EXTRA_TYPES = {
+    ".jsonl": "application/jsonl",
+    ".warc": "application/warc",
+    ".wacz": "application/wacz",
+    ".md": "text/markdown",
+    ".yaml": "application/yaml",
+    ".yml": "application/yaml",
+}
+MIN_PREFIX = 8
+_PLACEHOLDER_DIGEST = "0" * 64
+
+
+def guess_media_type(name: str) -> str:
+    suffix = Path(name).suffix.lower()
+    if suffix in _EXTRA_TYPES:
+        return _EXTRA_TYPES[suffix]
+    guessed, _ = mimetypes.guess_type(name, strict=False)
+    return guessed or "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class RecordOptions:
+    """The provenance claims of a ``custody record`` call (shared by all its files)."""
+
+    origin: str | None = None
+    role: str | None = None
+    hil: str | None = None
+    hil_function: str | None = None
+    approved_by: str | None = None
+    supervised_by: str | None = None
+    reviewed_by: str | None = None
+    derived_from: tuple[str, ...] = ()
+    transformation: str | None = None
+    source: Source = field(default_factory=Source)
+    captured_at: str | None = None
+    run: str | None = None
+    operator: str | None = None
+    media_type: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    path: Path
+    digest: str
+    size: int
+    sequence: int  # the artifact.recorded entry (the earlier one for a duplicate)
+    duplicate: bool
+
+
+def _default_role(options: RecordOptions) -> ArtifactRole:
+    if options.role:
+        return parse_enum(ArtifactRole, options.role, what="role")
+    return ArtifactRole.DERIVATIVE if options.derived_from else ArtifactRole.ORIGINAL
+
+
+def _default_origin(options: RecordOptions, role: ArtifactRole) -> Origin:
+    if options.origin:
+        return parse_enum(Origin, options.origin, what="origin")
+    return Origin.GENERATED if role is ArtifactRole.DERIVATIVE else Origin.CAPTURED
+
+
+def _default_function(options: RecordOptions, role: ArtifactRole, origin: Origin) -> HILFunction:
+    if options.hil_function:
+        return parse_enum(HILFunction, options.hil_function, what="HIL function")
+    if role is ArtifactRole.DERIVATIVE:
+        return HILFunction.ANALYSE
+    return HILFunction.ACT if origin is Origin.GENERATED else HILFunction.ACQUIRE
+
+
+def _hil_level(options: RecordOptions, run: db.RunRow | None, tool: db.ToolRow) -> HIL:
+    """The HIL level: given, else the run's configured level, else the tool card's default.
+    Never guessed: the automation level is what a court asks first."""
+    if options.hil:
+        return parse_enum(HIL, options.hil, what="HIL level")
+    if run is not None:
+        return HIL(run.hil_configured)
+    default = card_of(tool).get("default_hil")
+    if isinstance(default, str):
+        return HIL(default)
+    if tool.kind == ToolKind.MANUAL_CAPTURE.value:
+        return HIL.HIL0_MANUAL
+    raise FormatError(
+        f"no HIL level for this record: pass --hil (tool {tool.name} {tool.version} has no "
+        "default_hil and no --run was given)"
+    )
+
+
+def resolve_artifact_digest(session: Session, case_id: str, prefix: str) -> str:
+    """A full digest from a digest or an unambiguous prefix (at least 8 hex digits) in a case."""
+    text = prefix.strip().lower().removeprefix("sha256:")
+    if len(text) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in text):
+        raise FormatError(f"{prefix!r} is not a SHA-256 digest or a prefix of {MIN_PREFIX}+ hex digits")
+    statement = select(db.ArtifactRow.digest).where(
+        db.ArtifactRow.case_id == case_id,
+        db.ArtifactRow.digest.startswith(text),
+    )
+    found = sorted(set(session.exec(statement).all()))
+    if not found:
+        raise NotFoundError(f"no artifact {prefix} recorded in case {case_id}")
+    if len(found) > 1:
+        raise FormatError(f"digest prefix {prefix} is ambiguous in case {case_id}: {len(found)} artifacts")
+    return found[0]
+
+
+def _check_inputs(paths: Sequence[Path]) -> None:
+    if not paths:
+        raise FormatError("nothing to record: name at least one file")
+    for path in paths:
+        if not path.exists():
+            raise InputFileError(f"file to record not found: {path}")
+        if not path.is_file():
+            raise InputFileError(
+                f"not a regular file: {path} (record files one by one, or use 'custody import dir')"
+            )
+
+
+def record_files(
+    ws: Workspace,
+    case_id: str,
+    paths: Sequence[Path],
+    *,
+    tool_spec: str | None,
+    options: RecordOptions = RecordOptions(),
+    actor_name: str | None = None,
+) -> list[RecordOutcome]:
+    """Store ``paths`` and append one signed ``artifact.recorded`` entry per new record.
+
+    Raises:
+        InputFileError: a file is missing (nothing is recorded).
+        NotFoundError: unknown case, tool, run or parent artifact.
+        FormatError / PolicyError: invalid options, sealed case, ended run, revoked key.
+    """
+    _check_inputs(paths)
+    actor, signer = unlock_actor(ws, actor_name)
+
+    # 1. Validate everything against the database before storing a byte.
+    with db.transaction(ws.engine) as session:
+        if session.get(db.CaseRow, case_id) is None:
+            raise NotFoundError(f"no case {case_id!r} in this workspace", hint="see 'custody case list'")
+        run = load_open_run(session, case_id, options.run) if options.run else None
+        if tool_spec is None and run is None:
+            raise FormatError("name the tool that produced the files (--tool NAME) or a --run")
+        tool = resolve_tool(session, tool_spec) if tool_spec else session.get(db.ToolRow, run.tool_id)  # type: ignore[union-attr]
+        if tool is None or tool.id is None:
+            raise NotFoundError(f"the tool of run {options.run} is no longer registered")
+        if run is not None and run.tool_id != tool.id:
+            raise PolicyError(f"run {run.id} is a run of another tool; records in a run come from its tool")
+        parents = tuple(resolve_artifact_digest(session, case_id, p) for p in options.derived_from)
+    role = _default_role(options)
+    origin = _default_origin(options, role)
+    hil = HumanInvolvement(
+        level=_hil_level(options, run, tool),
+        function=_default_function(options, role, origin),
+        approved_by=options.approved_by,
+        supervised_by=options.supervised_by or (run.supervisor if run else None),
+        reviewed_by=options.reviewed_by,
+    )
+    template = Provenance(
+        digest=_PLACEHOLDER_DIGEST,
+        size=0,
+        media_type=options.media_type or "application/octet-stream",
+        name="placeholder",
+        origin=origin,
+        role=role,
+        hil=hil,
+        tool=ToolRef(tool.name, tool.version, tool.card_digest),
+        operator=options.operator or (run.operator if run else actor.name),
+        derived_from=parents,
+        transformation=options.transformation,
+        source=options.source,
+        captured_at=options.captured_at,
+        run=run.id if run else None,
+        note=options.note,
+    )
+
+    # 2. Store the bytes (write-once; a crash here leaves at most unreferenced blobs).
+    records = []
+    for path in paths:
+        stored = ws.store.put_file(path)
+        provenance = replace(
+            template,
+            digest=stored.digest,
+            size=stored.size,
+            name=path.name,
+            media_type=options.media_type or guess_media_type(path.name),
+        )
+        records.append((path, provenance))
+
+    # 3. Sign and append, all in one transaction.
+    outcomes = []
+    with ledger_writer(ws, case_id, actor, signer) as writer:
+        ensure_tool_in_case(writer, tool)
+        for path, provenance in records:
+            key = provenance.provenance_digest
+            existing = writer.session.exec(
+                select(db.ArtifactRow).where(
+                    db.ArtifactRow.case_id == case_id, db.ArtifactRow.provenance_digest == key
+                )
+            ).first()
+            if existing is not None:
+                outcomes.append(
+                    RecordOutcome(path, provenance.digest, provenance.size, existing.sequence, True)
+                )
+                continue
+            row = writer.append(
+                ARTIFACT_RECORDED, [Subject(provenance.name, provenance.digest)], provenance.to_dict()
+            )
+            writer.session.add(
+                db.ArtifactRow(
+                    case_id=case_id,
+                    digest=provenance.digest,
+                    size=provenance.size,
+                    media_type=provenance.media_type,
+                    name=provenance.name,
+                    origin=provenance.origin.value,
+                    role=provenance.role.value,
+                    hil_level=provenance.hil.level.value,
+                    tool_id=tool.id,
+                    run_id=provenance.run,
+                    provenance_digest=key,
+                    sequence=row.sequence,
+                    recorded_at=row.time,
+                )
+            )
+            writer.session.flush()  # a second identical file in this call is now a duplicate
+            outcomes.append(RecordOutcome(path, provenance.digest, provenance.size, row.sequence, False))
+    return outcomes
+
+
+@dataclass(frozen=True)
+class ArtifactView:
+    """One signed record of an artifact, as read back from its ledger entry."""
+
+    case_id: str
+    sequence: int
+    recorded_at: str
+    signer_name: str | None
+    signer_role: str | None
+    signer_key_id: str
+    signature_ok: bool
+    signature_error: str | None
+    provenance: Provenance
+    entry_sha256: str
+    blob_error: str | None = None
+
+
+def show_artifact(
+    ws: Workspace, digest: str, *, case_id: str | None = None, verify_blob: bool = True
+) -> list[ArtifactView]:
+    """Every record of an artifact (in one case, or in all), with signature and blob checks."""
+    with db.transaction(ws.engine) as session:
+        case_ids = (
+            [case_id]
+            if case_id
+            else list(
+                session.exec(select(db.CaseRow.id).order_by(db.CaseRow.id)).all()
+            )
+        )
+        matches: list[tuple[db.ArtifactRow, db.LedgerEntryRow, db.ActorRow | None]] = []
+        for cid in case_ids:
+            try:
+                full = resolve_artifact_digest(session, cid, digest)
+            except NotFoundError:
+                continue
+            rows = session.exec(
+                select(db.ArtifactRow).where(db.ArtifactRow.case_id == cid, db.ArtifactRow.digest == full)
+            ).all()
+            for row in rows:
+                entry = session.get(db.LedgerEntryRow, (cid, row.sequence))
+                if entry is None:
+                    raise CustodyError(
+                        f"case {cid}: ledger entry {row.sequence} for {full[:16]}... is missing"
+                    )
+                matches.append((row, entry, session.get(db.ActorRow, entry.actor)))
+    if not matches:
+        where = f"case {case_id}" if case_id else "any case of this workspace"
+        raise NotFoundError(f"no artifact {digest} recorded in {where}")
+    return [_view(ws, row, entry, actor, verify_blob) for row, entry, actor in matches]
+
+
+def _view(
+    ws: Workspace, row: db.ArtifactRow, entry: db.LedgerEntryRow, actor: db.ActorRow | None, verify_blob: bool
+) -> ArtifactView:
+    what = f"case {row.case_id} entry {row.sequence}"
+    _, event = _unverified_event(entry.entry, what=what)
+    signature_error = None
+    if actor is None:
+        signature_error = f"signing key {entry.actor[:16]}... is not registered in this workspace"
+    else:
+        try:
+            verify_entry(entry.entry, PublicKey.from_hex(actor.public_key), what=what)
+        except CustodyError as exc:
+            signature_error = exc.message
+    blob_error = None
+    if verify_blob:
+        try:
+            ws.store.verify(row.digest)
+        except CustodyError as exc:
+            blob_error = exc.message
+    return ArtifactView(
+        case_id=row.case_id,
+        sequence=row.sequence,
+        recorded_at=event.time,
+        signer_name=actor.name if actor else None,
+        signer_role=actor.role if actor else None,
+        signer_key_id=event.actor,
+        signature_ok=signature_error is None,
+        signature_error=signature_error,
+        provenance=Provenance.from_dict(event.body),
+        entry_sha256=entry.entry_sha256,
+        blob_error=blob_error,
+    )

@@ -1,0 +1,172 @@
+"""Content-addressed, write-once blob store on the local file system.
+
+Layout: ``<root>/sha256/<first two hex>/<full digest>``; temporary files in ``<root>/tmp``.
+
+Invariants:
+- A blob's path is derived from the SHA-256 of its bytes, computed while copying (the input is
+  read exactly once).
+- Writes are atomic: temp file in the same file system, fsync, rename, fsync of the directory.
+  A crash leaves either no blob or a complete one (plus, at worst, a stray temp file).
+- Write-once: an existing blob is never overwritten; stored files are made read-only.
+- ``open_verified`` / ``read_bytes(verify=True)`` re-hash on read and raise ``IntegrityError``
+  naming the digest when the bytes on disk no longer match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from custody.digests import CHUNK_SIZE, check_sha256_hex
+from custody.errors import InputFileError, IntegrityError, NotFoundError, StoreError
+
+COPY_CHUNK = 4 * CHUNK_SIZE
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    digest: str
+    size: int
+    created: bool  # False when identical content was already stored
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FileBlobStore:
+    """Blobs as files under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._tmp = root / "tmp"
+
+    def create(self) -> None:
+        (self.root / "sha256").mkdir(parents=True, exist_ok=True)
+        self._tmp.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, digest: str) -> Path:
+        check_sha256_hex(digest)
+        return self.root / "sha256" / digest[:2] / digest
+
+    def exists(self, digest: str) -> bool:
+        return self.path_for(digest).is_file()
+
+    def put_stream(self, stream: BinaryIO) -> StoredBlob:
+        """Copy a stream into the store, hashing as it goes (one read of the input)."""
+        hasher = hashlib.sha256()
+        size = 0
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix="incoming-", dir=self._tmp)
+        tmp_path = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                buffer = bytearray(COPY_CHUNK)
+                view = memoryview(buffer)
+                while True:
+                    count = stream.readinto(view)  # type: ignore[attr-defined]
+                    if not count:
+                        break
+                    chunk = view[:count]
+                    hasher.update(chunk)
+                    out.write(chunk)
+                    size += count
+                out.flush()
+                os.fsync(out.fileno())
+            digest = hasher.hexdigest()
+            final = self.path_for(digest)
+            if final.exists():
+                tmp_path.unlink()
+                return StoredBlob(digest, size, created=False)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(tmp_path, 0o444)
+            os.replace(tmp_path, final)
+            _fsync_dir(final.parent)
+            return StoredBlob(digest, size, created=True)
+        except OSError as exc:
+            raise StoreError(f"cannot write to blob store {self.root}: {exc.strerror or exc}") from exc
+        finally:
+            if tmp_path.exists():
+                tmp_path.unlink()
+
+    def put_file(self, path: Path) -> StoredBlob:
+        try:
+            stream = path.open("rb", buffering=0)
+        except OSError as exc:
+            raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        with stream:
+            return self.put_stream(stream)
+
+    def put_bytes(self, data: bytes) -> StoredBlob:
+        return self.put_stream(io.BytesIO(data))
+
+    @contextmanager
+    def open_raw(self, digest: str) -> Iterator[BinaryIO]:
+        """Open a blob without re-hashing (callers that verify use ``open_verified``)."""
+        path = self.path_for(digest)
+        try:
+            stream = path.open("rb")
+        except FileNotFoundError:
+            raise NotFoundError(f"blob {digest} is not in the store {self.root}") from None
+        with stream:
+            yield stream
+
+    def iter_verified(self, digest: str) -> Iterator[bytes]:
+        """Yield a blob's chunks; after the last one, raise IntegrityError if they did not hash to
+        ``digest``. Callers must not treat the bytes as good until the iterator is exhausted."""
+        hasher = hashlib.sha256()
+        with self.open_raw(digest) as stream:
+            while chunk := stream.read(COPY_CHUNK):
+                hasher.update(chunk)
+                yield chunk
+        observed = hasher.hexdigest()
+        if observed != digest:
+            raise IntegrityError(
+                f"blob {digest} is corrupt: its bytes now hash to {observed} ({self.path_for(digest)})"
+            )
+
+    def verify(self, digest: str) -> int:
+        """Re-hash a stored blob. Returns its size; raises IntegrityError if it changed."""
+        return sum(len(chunk) for chunk in self.iter_verified(digest))
+
+    def read_bytes(self, digest: str, *, verify: bool = True) -> bytes:
+        if verify:
+            return b"".join(self.iter_verified(digest))
+        with self.open_raw(digest) as stream:
+            return stream.read()
+
+    def copy_out(self, digest: str, destination: Path) -> None:
+        """Write a verified copy of a blob to ``destination`` (removed again if it fails)."""
+        try:
+            with destination.open("xb") as out:
+                for chunk in self.iter_verified(digest):
+                    out.write(chunk)
+        except IntegrityError:
+            destination.unlink(missing_ok=True)
+            raise
+
+    def iter_digests(self) -> Iterator[str]:
+        base = self.root / "sha256"
+        if not base.is_dir():
+            return
+        for folder in sorted(base.iterdir()):
+            for item in sorted(folder.iterdir()):
+                yield item.name
+
+    def stray_temp_files(self) -> list[Path]:
+        return sorted(self._tmp.glob("incoming-*")) if self._tmp.is_dir() else []
+
+    def destroy(self) -> None:  # pragma: no cover - used by tests' cleanup only
+        shutil.rmtree(self.root, ignore_errors=True)

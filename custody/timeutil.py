@@ -1,0 +1,57 @@
+"""RFC 3339 UTC timestamps.
+
+Invariant: every time custody signs is written ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` in UTC. The core
+never reads the clock; adapters pass the current time in (``utc_now`` is for adapters only).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from custody.errors import FormatError
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_rfc3339(moment: datetime) -> str:
+    """Format an aware datetime as RFC 3339 in UTC with a ``Z`` suffix."""
+    if moment.tzinfo is None:
+        raise FormatError(f"time {moment.isoformat()} has no time zone; custody records UTC only")
+    utc = moment.astimezone(UTC)
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    if utc.microsecond:
+        text += f".{utc.microsecond:06d}"
+    return text + "Z"
+
+
+def parse_rfc3339(text: str, *, what: str = "time") -> datetime:
+    """Parse an RFC 3339 timestamp with an explicit offset (``Z`` or ``+hh:mm``).
+
+    Raises:
+        FormatError: if the text is not a full date-time with an offset.
+    """
+    if not isinstance(text, str):
+        raise FormatError(f"{what} must be an RFC 3339 string, got {type(text).__name__}")
+    candidate = text.strip()
+    if len(candidate) < 20 or "T" not in candidate.upper():
+        raise FormatError(
+            f"{what} {text!r} is not an RFC 3339 date-time (expected e.g. 2026-03-01T14:05:00Z)"
+        )
+    if candidate[-1] in "zZ":
+        candidate = candidate[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(candidate)
+    except ValueError as exc:
+        raise FormatError(
+            f"{what} {text!r} is not an RFC 3339 date-time (expected e.g. 2026-03-01T14:05:00Z)"
+        ) from exc
+    if moment.tzinfo is None:
+        raise FormatError(f"{what} {text!r} has no UTC offset; add Z or +hh:mm")
+    return moment.astimezone(UTC)
+
+
+def normalise_rfc3339(text: str, *, what: str = "time") -> str:
+    """Parse and re-format a timestamp in custody's canonical UTC form."""
+    return format_rfc3339(parse_rfc3339(text, what=what))
