@@ -9,6 +9,7 @@ Invariants:
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import rfc8785
@@ -24,12 +25,29 @@ def canonical_bytes(value: Any) -> bytes:
 
     Raises:
         FormatError: if the value holds something JSON cannot carry exactly (floats that are
-            NaN/Infinity, integers beyond 2**53-1, non-string keys).
+            NaN/Infinity, integers beyond 2**53-1 and floats JCS would write as such integers,
+            non-string keys).
     """
     try:
+        _check_float_domain(value)
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
         raise FormatError(f"value cannot be canonicalised as RFC 8785 JSON: {exc}") from exc
+
+
+def _check_float_domain(value: Any) -> None:
+    # JCS writes a double with 2**53 <= |x| < 1e21 as bare integer digits (e.g. 1e16 becomes
+    # 10000000000000000), which parse_json, like any I-JSON reader, refuses. Refuse it here too, so
+    # custody never signs bytes it cannot read back; rfc8785 already refuses such ints.
+    if isinstance(value, float):
+        if math.isfinite(value) and _MAX_SAFE_INTEGER < abs(value) < 1e21:
+            raise ValueError(f"{value!r} would be written as an integer beyond 2**53-1")
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_float_domain(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_float_domain(item)
 
 
 def _reject_constant(name: str) -> Any:
@@ -50,6 +68,10 @@ def _check_integers(value: Any) -> None:
         return
     if isinstance(value, int) and abs(value) > _MAX_SAFE_INTEGER:
         raise ValueError(f"integer {value} is outside the exact JSON range (|n| <= 2**53-1)")
+    # json.loads turns an out-of-range literal such as 1e400 into inf without calling
+    # parse_constant; it is as non-standard as the literal Infinity.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"number {value} is outside the range of a double")
     if isinstance(value, dict):
         for item in value.values():
             _check_integers(item)

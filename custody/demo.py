@@ -61,26 +61,27 @@ def run_demo(out_dir: Path | None, emit: Callable[[str], None]) -> DemoResult:
             operator_type="state",
         )
 
-        for card in ("scraper.yaml", "decoy-chatbot.yaml"):
+        for card in ("scraper.yaml", "decoy-chatbot.yaml", "translator.yaml"):
             step(f"custody tool add templates/toolcards/{card} --case {CASE_ID}")
             registration = register_tool(ws, cards / card, case_id=CASE_ID)
             tool = registration.tool
             emit(f"    {tool.name} {tool.version}: card sha256:{tool.card_digest[:16]}...")
 
         step("custody record ad-capture.html --tool adscraper --source ... --captured-at ...")
+        ad_claims = RecordOptions(
+            source=Source(
+                url="https://classifieds.example/ads/48213",
+                platform="classifieds.example",
+                account="ava_new_in_town",
+            ),
+            captured_at="2026-06-03T21:20:05Z",
+        )
         capture = record_files(
             ws,
             CASE_ID,
             [sample / "ad-capture.html"],
             tool_spec="adscraper",
-            options=RecordOptions(
-                source=Source(
-                    url="https://classifieds.example/ads/48213",
-                    platform="classifieds.example",
-                    account="ava_new_in_town",
-                ),
-                captured_at="2026-06-03T21:20:05Z",
-            ),
+            options=ad_claims,
         )[0]
         emit(f"    recorded sha256:{capture.digest} as entry {capture.sequence}")
 
@@ -113,11 +114,10 @@ def run_demo(out_dir: Path | None, emit: Callable[[str], None]) -> DemoResult:
             ws,
             CASE_ID,
             [sample / "ad-translation-en.txt"],
-            tool_spec="adscraper",
+            tool_spec="translator",
             options=RecordOptions(
                 derived_from=(capture.digest[:12],),
                 transformation="machine translation ro->en, reviewed by an analyst",
-                hil="HIL4_POST_REVIEW",
                 reviewed_by="ana",
             ),
         )[0]
@@ -129,14 +129,7 @@ def run_demo(out_dir: Path | None, emit: Callable[[str], None]) -> DemoResult:
             CASE_ID,
             [sample / "ad-capture.html"],
             tool_spec="adscraper",
-            options=RecordOptions(
-                source=Source(
-                    url="https://classifieds.example/ads/48213",
-                    platform="classifieds.example",
-                    account="ava_new_in_town",
-                ),
-                captured_at="2026-06-03T21:20:05Z",
-            ),
+            options=ad_claims,
         )[0]
         assert again.duplicate, "recording the same provenance twice must be a no-op"
         emit(f"    unchanged: already recorded as entry {again.sequence}")

@@ -49,7 +49,7 @@ def sha256_file(path: Path) -> tuple[str, int]:
 
 
 def is_sha256_hex(value: object) -> bool:
-    return isinstance(value, str) and bool(_SHA256_HEX.match(value))
+    return isinstance(value, str) and bool(_SHA256_HEX.fullmatch(value))
 
 
 def check_sha256_hex(value: object, *, what: str = "digest") -> str:

@@ -39,10 +39,11 @@ def _unb64(value: Any, what: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        # DSSE allows URL-safe base64 too.
+        # DSSE allows URL-safe base64 too. Validate it as strictly as the standard alphabet:
+        # urlsafe_b64decode silently drops characters outside the alphabet ("!!!" -> b"").
         try:
-            return base64.urlsafe_b64decode(value.encode("ascii"))
-        except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
+            return base64.b64decode(value.replace("-", "+").replace("_", "/"), validate=True)
+        except (binascii.Error, ValueError) as exc:
             raise FormatError(f"envelope {what} is not valid base64") from exc
 
 
@@ -112,7 +113,11 @@ class Envelope:
             SignatureError: if fewer than ``threshold`` distinct trusted keys signed validly, or
                 if any signature that claims a trusted key id fails (a bad signature is never
                 silently skipped).
+            ValueError: if ``threshold`` is less than 1.
         """
+        if threshold < 1:
+            # A threshold of 0 would accept an envelope no trusted key signed.
+            raise ValueError(f"threshold must be at least 1, got {threshold}")
         message = pae(self.payload_type, self.payload)
         verified: list[str] = []
         for signature in self.signatures:

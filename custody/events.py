@@ -152,12 +152,23 @@ def sign_event(event: CustodyEvent, signer: Signer) -> bytes:
 def _unverified_event(entry: bytes, *, what: str = "ledger entry") -> tuple[Envelope, CustodyEvent]:
     """Parse an entry without checking any signature (for display and to find the actor)."""
     envelope = Envelope.from_bytes(entry, what=what)
+    # An entry is exactly the RFC 8785 bytes of its envelope. Without this check, bytes that
+    # decode to the same envelope (unused trailing base64 bits, URL-safe base64, whitespace,
+    # key order) would pass the signature check while changing the entry's leaf hash.
+    if envelope.to_bytes() != entry:
+        raise FormatError(f"{what} is not the RFC 8785 canonical form of its DSSE envelope")
     if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE:
         raise FormatError(
             f"{what}: payloadType must be {IN_TOTO_PAYLOAD_TYPE!r}, got {envelope.payload_type!r}"
         )
-    statement = Statement.from_bytes(envelope.payload, what=f"{what} payload")
-    return envelope, CustodyEvent.from_statement(statement)
+    try:
+        statement = Statement.from_bytes(envelope.payload, what=f"{what} payload")
+        return envelope, CustodyEvent.from_statement(statement)
+    except FormatError as exc:
+        if exc.message.startswith(what):
+            raise
+        # Name the entry: statement and event validation do not know which entry they read.
+        raise FormatError(f"{what}: {exc.message}") from exc
 
 
 def verify_entry(entry: bytes, actor_key: PublicKey, *, what: str = "ledger entry") -> CustodyEvent:

@@ -104,6 +104,9 @@ def verify_ledger(case_id: str, entries: Sequence[bytes], report: Report) -> Ver
             order.fail(f"entry {index}: expected sequence {index}, found {event.sequence}")
         if event.case_id != case_id:
             order.fail(f"entry {index}: expected case {case_id}, found {event.case_id}")
+        if index > 0 and event.event_type == CASE_OPENED:
+            # A later case.opened would introduce a key of its own choosing.
+            order.fail(f"entry {index}: case.opened may only be entry 0")
     if not entries:
         order.fail("the ledger has no entries (expected case.opened at sequence 0)")
     elif parsed[0] is not None and parsed[0][1].event_type != CASE_OPENED:
@@ -143,13 +146,16 @@ def verify_ledger(case_id: str, entries: Sequence[bytes], report: Report) -> Ver
         if introduced is not None:
             keys[event.actor] = introduced
 
-    previous: CustodyEvent | None = None
+    previous: tuple[int, CustodyEvent] | None = None
     for index, current in enumerate(events):
         if current is None:
             continue
-        if previous is not None and parse_rfc3339(current.time) < parse_rfc3339(previous.time):
-            times.fail(f"entry {index}: time {current.time} is earlier than the entry before ({previous.time})")
-        previous = current
+        if previous is not None and parse_rfc3339(current.time) < parse_rfc3339(previous[1].time):
+            times.fail(
+                f"entry {index}: time {current.time} is earlier than "
+                f"entry {previous[0]}'s ({previous[1].time})"
+            )
+        previous = (index, current)
     return VerifiedLedger(events, keys)
 
 

@@ -96,7 +96,7 @@ _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 def check_slug(value: Any, *, what: str) -> str:
     """Case ids, actor and tool names: 1-64 letters, digits, '.', '_' or '-', not starting
     with punctuation (they appear in file names and checkpoint origin lines)."""
-    if not isinstance(value, str) or not _SLUG.match(value):
+    if not isinstance(value, str) or not _SLUG.fullmatch(value):
         raise FormatError(
             f"{what} {value!r} is not valid: use 1-64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"

@@ -20,7 +20,14 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from custody import db
-from custody.errors import CustodyError, FormatError, InputFileError, NotFoundError, PolicyError
+from custody.errors import (
+    CustodyError,
+    FormatError,
+    InputFileError,
+    IntegrityError,
+    NotFoundError,
+    PolicyError,
+)
 from custody.events import ARTIFACT_RECORDED, _unverified_event, verify_entry
 from custody.keys import PublicKey
 from custody.ledger import ledger_writer, unlock_actor
@@ -294,11 +301,7 @@ def show_artifact(
     """Every record of an artifact (in one case, or in all), with signature and blob checks."""
     with db.transaction(ws.engine) as session:
         case_ids = (
-            [case_id]
-            if case_id
-            else list(
-                session.exec(select(db.CaseRow.id).order_by(db.CaseRow.id)).all()
-            )
+            [case_id] if case_id else list(session.exec(select(db.CaseRow.id).order_by(db.CaseRow.id)).all())
         )
         matches: list[tuple[db.ArtifactRow, db.LedgerEntryRow, db.ActorRow | None]] = []
         for cid in case_ids:
@@ -326,7 +329,13 @@ def _view(
     ws: Workspace, row: db.ArtifactRow, entry: db.LedgerEntryRow, actor: db.ActorRow | None, verify_blob: bool
 ) -> ArtifactView:
     what = f"case {row.case_id} entry {row.sequence}"
-    _, event = _unverified_event(entry.entry, what=what)
+    try:
+        _, event = _unverified_event(entry.entry, what=what)
+    except FormatError as exc:
+        raise IntegrityError(
+            f"{what} (the record of {row.digest[:16]}...) is corrupt and cannot be shown: {exc.message}",
+            hint=f"run 'custody log {row.case_id} --verify' for the full check",
+        ) from exc
     signature_error = None
     if actor is None:
         signature_error = f"signing key {entry.actor[:16]}... is not registered in this workspace"

@@ -28,6 +28,17 @@ MAX_CARD_BYTES = 1 << 20
 MODEL_FILE_FIELDS = ("system_prompt", "persona_script")
 
 
+class _CardLoader(yaml.SafeLoader):
+    """``SafeLoader`` without aliases: a card never needs them, and an alias can make a small card
+    expand exponentially ("billion laughs") or contain itself (endless recursion)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", mark)
+        return super().compose_node(parent, index)
+
+
 def _plain(value: Any, where: str) -> Any:
     """Turn YAML values into JSON ones (dates become RFC 3339 text); reject anything else."""
     if isinstance(value, dt.datetime):
@@ -202,9 +213,11 @@ def parse_tool_card(data: bytes, *, what: str = "tool card") -> ToolCard:
         raw: Any = parse_json_object(text, what=what)
     else:
         try:
-            raw = yaml.safe_load(text)
+            raw = yaml.load(text, Loader=_CardLoader)  # noqa: S506 (a SafeLoader subclass)
         except yaml.YAMLError as exc:
             raise FormatError(f"{what} is not valid YAML: {exc}") from exc
+        except RecursionError as exc:
+            raise FormatError(f"{what} is nested too deeply") from exc
     if not isinstance(raw, dict):
         raise FormatError(f"{what} must be a mapping of fields (name, version, kind, ...)")
     try:
@@ -238,3 +251,5 @@ def parse_tool_card(data: bytes, *, what: str = "tool card") -> ToolCard:
         if exc.message.startswith(what):
             raise
         raise FormatError(f"{what}: {exc.message.removeprefix('tool card: ')}") from exc
+    except RecursionError as exc:
+        raise FormatError(f"{what} is nested too deeply") from exc

@@ -1,0 +1,28 @@
+"""``custody demo`` runs the sample case end to end and its log verifies."""
+
+from __future__ import annotations
+
+from tests.conftest import Cli
+
+
+def test_demo_runs_end_to_end(cli: Cli) -> None:
+    result = cli.ok("demo", "--out", "out")
+    for step in (
+        "custody init",
+        "key new ana",
+        "case open OP-LANTERN",
+        "tool add",
+        "run start",
+        "record",
+        "unchanged: already recorded",
+        "custody show",
+        "--verify",
+    ):
+        assert step in result.out, step
+    assert "[FAIL]" not in result.out
+    workspace = cli.cwd / "out" / "workspace"
+    verified = cli.ok("--workspace", workspace, "log", "OP-LANTERN", "--verify")
+    assert "Result: VALID" in verified.out
+    lines = cli.ok("--workspace", workspace, "log", "OP-LANTERN").out.splitlines()
+    assert lines[0].split()[2] == "case.opened"
+    assert sum("artifact.recorded" in line for line in lines) == 3
