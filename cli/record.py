@@ -126,7 +126,7 @@ def _view_dict(view: ArtifactView) -> dict[str, Any]:
 def _echo_view(view: ArtifactView) -> None:
     p = view.provenance
     lines = [
-        ("artifact", f"{p.name}  sha256:{p.digest}"),
+        ("artifact", f"{p.name or '(unnamed)'}  sha256:{p.digest}"),
         ("size / type", f"{p.size} bytes, {p.media_type}"),
         ("case / entry", f"{view.case_id} / ledger entry {view.sequence}"),
         ("recorded at", view.recorded_at),

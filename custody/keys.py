@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ PassphraseCallback = Callable[[str], str]
 KEY_FILE_TYPE = "custody/ed25519-private-key"
 KEY_FILE_VERSION = 1
 _AAD_PREFIX = b"custody/ed25519-private-key/v1\x00"
+_PUBLIC_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,9 @@ class PublicKey:
 
     @classmethod
     def from_hex(cls, text: str) -> PublicKey:
-        try:
-            raw = bytes.fromhex(text)
-        except (ValueError, TypeError) as exc:
-            raise FormatError(f"public key is not hex: {text!r}") from exc
-        return cls.from_raw(raw)
+        if not isinstance(text, str) or not _PUBLIC_HEX.fullmatch(text):
+            raise FormatError(f"public key must be 64 lowercase hex characters, got {text!r}")
+        return cls.from_raw(bytes.fromhex(text))
 
     @classmethod
     def from_pem(cls, pem: bytes) -> PublicKey:
@@ -231,6 +231,8 @@ def read_key_file_public(data: bytes, *, what: str = "key file") -> tuple[Public
             f"(type={document.get('type')!r}, version={document.get('version')!r})"
         )
     public = PublicKey.from_hex(str(document.get("public_key", "")))
+    if document.get("key_id") != public.key_id:
+        raise FormatError(f"{what}: key_id does not match its public key")
     metadata = document.get("metadata", {})
     if not isinstance(metadata, dict):
         raise FormatError(f"{what}: metadata must be an object")

@@ -231,7 +231,7 @@ class Provenance:
     digest: str
     size: int
     media_type: str
-    name: str
+    name: str | None
     origin: Origin
     role: ArtifactRole
     hil: HumanInvolvement
@@ -246,8 +246,8 @@ class Provenance:
 
     def __post_init__(self) -> None:
         check_sha256_hex(self.digest, what="artifact digest")
-        if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 0:
-            raise FormatError(f"artifact size must be a non-negative integer, got {self.size!r}")
+        if isinstance(self.size, bool) or not isinstance(self.size, int) or not 0 <= self.size <= 2**53 - 1:
+            raise FormatError(f"artifact size must be an integer from 0 to 2**53-1, got {self.size!r}")
         if not isinstance(self.media_type, str) or "/" not in self.media_type:
             raise FormatError(f"media type must look like type/subtype, got {self.media_type!r}")
         _optional_text(self.name, what="artifact name", limit=1024)

@@ -254,7 +254,9 @@ def record_files(
                 )
                 continue
             row = writer.append(
-                ARTIFACT_RECORDED, [Subject(provenance.name, provenance.digest)], provenance.to_dict()
+                ARTIFACT_RECORDED,
+                [Subject(provenance.name or provenance.digest, provenance.digest)],
+                provenance.to_dict(),
             )
             writer.session.add(
                 db.ArtifactRow(
@@ -262,7 +264,7 @@ def record_files(
                     digest=provenance.digest,
                     size=provenance.size,
                     media_type=provenance.media_type,
-                    name=provenance.name,
+                    name=provenance.name or "",
                     origin=provenance.origin.value,
                     role=provenance.role.value,
                     hil_level=provenance.hil.level.value,

@@ -6,9 +6,12 @@ never reads the clock; adapters pass the current time in (``utc_now`` is for ada
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from custody.errors import FormatError
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
 
 
 def utc_now() -> datetime:
@@ -35,7 +38,7 @@ def parse_rfc3339(text: str, *, what: str = "time") -> datetime:
     if not isinstance(text, str):
         raise FormatError(f"{what} must be an RFC 3339 string, got {type(text).__name__}")
     candidate = text.strip()
-    if len(candidate) < 20 or "T" not in candidate.upper():
+    if not _RFC3339.fullmatch(candidate):
         raise FormatError(
             f"{what} {text!r} is not an RFC 3339 date-time (expected e.g. 2026-03-01T14:05:00Z)"
         )

@@ -67,8 +67,11 @@ def _text(document: Mapping[str, Any], key: str, where: str, *, required: bool =
         if required:
             raise FormatError(f"tool card: '{where}{key}' is required")
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(value)  # "version: 2.1" in YAML is a float; keep what was written
+    if isinstance(value, float):
+        # YAML reads "version: 2.10" as the float 2.1: refuse rather than sign a changed value.
+        raise FormatError(f"tool card: '{where}{key}' is the number {value!r}; quote it as text ('...')")
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
     if not isinstance(value, str) or not value.strip():
         raise FormatError(f"tool card: '{where}{key}' must be non-empty text, got {value!r}")
     return value.strip()
