@@ -150,7 +150,7 @@ def test_minimal_card() -> None:
 def test_integer_version_kept_as_text_and_float_version_refused() -> None:
     assert parse_tool_card(b"name: x\nversion: 7\nkind: ocr\n").version == "7"
     # YAML reads 2.10 as the float 2.1: signing "2.1" would change what was written.
-    with pytest.raises(FormatError, match="'version' is the number 2.1; quote it"):
+    with pytest.raises(FormatError, match=r"'version' is the number 2\.1; quote it"):
         parse_tool_card(b"name: x\nversion: 2.10\nkind: ocr\n")
     assert parse_tool_card(b"name: x\nversion: '2.10'\nkind: ocr\n").version == "2.10"
 
