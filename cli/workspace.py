@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from custody_cli.context import CliState, pass_state
+from custody_cli.context import CliState, pass_state, prompt_new_passphrase
 
 from custody.db import redact_url
 from custody.workspace import Workspace
@@ -26,7 +26,9 @@ def init(state: CliState, directory: Path | None, database_url: str | None) -> N
     A workspace is a .custody/ folder with its config, encrypted key files, a write-once
     content-addressed blob store and (by default) a SQLite database.
     """
-    with Workspace.init(directory or Path.cwd(), database_url=database_url) as ws:
+    with Workspace.init(
+        directory or Path.cwd(), database_url=database_url, passphrase_callback=prompt_new_passphrase
+    ) as ws:
         click.echo(f"Initialised custody workspace in {ws.custody_dir}")
         click.echo(f"  database: {redact_url(ws.database_url)}")
         click.echo("Next: custody key new NAME --role investigator")

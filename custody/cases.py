@@ -21,6 +21,7 @@ from custody.digests import sha256_hex
 from custody.errors import FormatError, NotFoundError, PolicyError
 from custody.events import CASE_OPENED
 from custody.ledger import LedgerWriter, key_description, unlock_actor
+from custody.logkey import log_key_info
 from custody.models import OperatorType, check_slug, parse_enum
 from custody.statement import Subject
 from custody.timeutil import format_rfc3339
@@ -87,13 +88,23 @@ def open_case(
                 operator_type=operator.value,
                 opened_at=format_rfc3339(ws.clock()),
                 opened_by=actor.key_id,
+                custodian=actor.key_id,
             )
             session.add(case)
             session.flush()
             writer = LedgerWriter(session, case, signer, actor, ws.clock)
             subject = Subject(f"case:{case_id}", sha256_hex(canonical_bytes(description)))
             body = {k: v for k, v in description.items() if k != "id" and v is not None}
-            row = writer.append(CASE_OPENED, [subject], {**body, "opened_by": key_description(actor)})
+            log = log_key_info(session)
+            row = writer.append(
+                CASE_OPENED,
+                [subject],
+                {
+                    **body,
+                    "opened_by": key_description(actor),
+                    "log": {**log.describe(), "origin": log.origin(case_id)},
+                },
+            )
             case.opened_at = row.time
             writer.mark_key_introduced(row.sequence)
     except DbIntegrityError as exc:  # a concurrent open of the same id

@@ -56,6 +56,8 @@ class CaseRow(SQLModel, table=True):
     opened_by: str  # key id
     sealed_at: str | None = None
     log_size: int = 0
+    custodian: str  # key id of the current custodian (the opener at first)
+    pending_release: int | None = None  # sequence of a custody.released not yet accepted
 
 
 class ToolRow(SQLModel, table=True):
@@ -113,7 +115,48 @@ class LedgerEntryRow(SQLModel, table=True):
     actor: str  # key id
     time: str
     entry_sha256: str
+    leaf_hash: str  # RFC 9162 leaf hash of the entry, hex
     entry: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class MerkleNodeRow(SQLModel, table=True):
+    """A complete subtree of a case's Merkle tree (see ``custody.merkle``); written once."""
+
+    __tablename__ = "merkle_node"
+    case_id: str = Field(primary_key=True, foreign_key="case_record.id")
+    level: int = Field(primary_key=True)
+    idx: int = Field(primary_key=True)
+    hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class CheckpointRow(SQLModel, table=True):
+    """A signed checkpoint (C2SP signed note) of a case's log; cosignatures update ``note``."""
+
+    __tablename__ = "checkpoint"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(index=True, foreign_key="case_record.id")
+    size: int
+    root_hash: str  # hex
+    reason: str  # "manual", "seal", "export"
+    created_at: str
+    note: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class BlobRow(SQLModel, table=True):
+    """A blob kept in the database (team deployments without a shared file system)."""
+
+    __tablename__ = "blob"
+    digest: str = Field(primary_key=True)
+    size: int
+    chunks: int
+    created_at: str
+
+
+class BlobChunkRow(SQLModel, table=True):
+    __tablename__ = "blob_chunk"
+    upload_id: str = Field(primary_key=True)  # the blob's digest once complete
+    seq: int = Field(primary_key=True)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class ArtifactRow(SQLModel, table=True):

@@ -9,6 +9,9 @@ Invariants:
   signed by that key itself (proof of possession); the case opener is introduced by
   ``case.opened`` at sequence 0.
 - The passphrase is asked before the transaction starts, so no lock is held while a human types.
+- Each append adds the entry's RFC 9162 leaf to the case's Merkle tree, storing only the complete
+  subtrees it creates (``merkle.append_nodes``): O(log n) work and one read query per append,
+  however long the log is.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
 
-from custody import db
+from custody import db, merkle
 from custody.digests import sha256_hex
 from custody.errors import NotFoundError, PolicyError
 from custody.events import CASE_OPENED, KEY_ADDED, CustodyEvent, sign_event
@@ -59,6 +63,7 @@ class LedgerWriter:
         self.actor = actor
         self.clock = clock
         self.appended: list[db.LedgerEntryRow] = []
+        self._new_nodes: dict[merkle.Node, bytes] = {}
 
     def append(
         self, event_type: str, subjects: Sequence[Subject], body: Mapping[str, Any]
@@ -81,6 +86,7 @@ class LedgerWriter:
             body=dict(body),
         )
         entry = sign_event(event, self.signer)
+        leaf = merkle.leaf_hash(entry)
         row = db.LedgerEntryRow(
             case_id=self.case.id,
             sequence=event.sequence,
@@ -88,13 +94,28 @@ class LedgerWriter:
             actor=event.actor,
             time=event.time,
             entry_sha256=sha256_hex(entry),
+            leaf_hash=leaf.hex(),
             entry=entry,
         )
         self.session.add(row)
+        self._add_to_tree(event.sequence, leaf)
         self.case.log_size += 1
         self.session.add(self.case)
         self.appended.append(row)
         return row
+
+    def _add_to_tree(self, size: int, leaf: bytes) -> None:
+        needed = [node for node in merkle.append_needs(size) if node not in self._new_nodes]
+        nodes = {**load_nodes(self.session, self.case.id, needed), **self._new_nodes}
+        for level, index, value in merkle.append_nodes(size, leaf, nodes):
+            self._new_nodes[(level, index)] = value
+            self.session.add(db.MerkleNodeRow(case_id=self.case.id, level=level, idx=index, hash=value))
+
+    def tree_root(self) -> bytes:
+        """The Merkle root over every entry so far, including this transaction's."""
+        size = self.case.log_size
+        needed = [node for node in merkle.nodes_for_root(size) if node not in self._new_nodes]
+        return merkle.root(size, {**load_nodes(self.session, self.case.id, needed), **self._new_nodes})
 
     def _ensure_key_introduced(self) -> None:
         known = self.session.get(db.CaseKeyRow, (self.case.id, self.actor.key_id))
@@ -109,6 +130,20 @@ class LedgerWriter:
     @property
     def now(self) -> str:
         return format_rfc3339(self.clock())
+
+
+def load_nodes(session: Session, case_id: str, wanted: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
+    """Fetch stored Merkle nodes of a case in one query (missing ones are simply absent)."""
+    if not wanted:
+        return {}
+    pairs = [
+        and_(col(db.MerkleNodeRow.level) == level, col(db.MerkleNodeRow.idx) == index)
+        for level, index in wanted
+    ]
+    rows = session.exec(
+        select(db.MerkleNodeRow).where(db.MerkleNodeRow.case_id == case_id, or_(*pairs))
+    ).all()
+    return {(row.level, row.idx): row.hash for row in rows}
 
 
 def load_actor(session: Session, name: str) -> db.ActorRow:

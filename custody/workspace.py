@@ -29,6 +29,7 @@ from custody import db
 from custody.canonical import parse_json_object
 from custody.errors import CustodyError, FormatError, NotFoundError, PolicyError, WorkspaceNotFoundError
 from custody.keys import PassphraseCallback, Signer, decrypt_private_key
+from custody.logkey import ensure_log_key
 from custody.store import FileBlobStore
 from custody.timeutil import utc_now
 
@@ -186,7 +187,13 @@ class Workspace:
         workspace = cls(
             root, config, passphrase_callback=passphrase_callback, clock=clock, database_url=database_url
         )
-        db.create_schema(workspace.engine)
+        try:
+            db.create_schema(workspace.engine)
+            ensure_log_key(workspace.engine, workspace.passphrase_callback)
+        except BaseException:
+            workspace.close()
+            shutil.rmtree(marker, ignore_errors=True)  # no half-made workspace is left behind
+            raise
         return workspace
 
     @classmethod

@@ -9,10 +9,11 @@ import pytest
 
 from custody.errors import FormatError, PolicyError, WorkspaceNotFoundError
 from custody.workspace import Workspace, find_workspace_root
+from tests.conftest import passphrase_callback
 
 
 def test_init_creates_the_layout(tmp_path: Path) -> None:
-    with Workspace.init(tmp_path / "ws") as ws:
+    with Workspace.init(tmp_path / "ws", passphrase_callback=passphrase_callback) as ws:
         assert (ws.custody_dir / "config.json").is_file()
         assert (ws.custody_dir / "custody.db").is_file()
         assert (ws.custody_dir / "blobs" / "sha256").is_dir()
@@ -23,14 +24,14 @@ def test_init_creates_the_layout(tmp_path: Path) -> None:
 
 
 def test_init_refuses_an_existing_workspace(tmp_path: Path) -> None:
-    Workspace.init(tmp_path).close()
+    Workspace.init(tmp_path, passphrase_callback=passphrase_callback).close()
     with pytest.raises(PolicyError, match="already holds a custody workspace"):
-        Workspace.init(tmp_path)
+        Workspace.init(tmp_path, passphrase_callback=passphrase_callback)
 
 
 def test_found_from_a_subfolder_like_git(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CUSTODY_WORKSPACE", raising=False)
-    Workspace.init(tmp_path).close()
+    Workspace.init(tmp_path, passphrase_callback=passphrase_callback).close()
     deep = tmp_path / "a" / "b"
     deep.mkdir(parents=True)
     assert find_workspace_root(deep) == tmp_path.resolve()
@@ -40,7 +41,7 @@ def test_found_from_a_subfolder_like_git(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_environment_variable_names_the_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    Workspace.init(tmp_path / "ws").close()
+    Workspace.init(tmp_path / "ws", passphrase_callback=passphrase_callback).close()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CUSTODY_WORKSPACE", str(tmp_path / "ws"))
     assert find_workspace_root() == (tmp_path / "ws").resolve()
@@ -56,7 +57,16 @@ def test_no_workspace_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_malformed_config_is_a_format_error(tmp_path: Path) -> None:
-    Workspace.init(tmp_path).close()
+    Workspace.init(tmp_path, passphrase_callback=passphrase_callback).close()
     (tmp_path / ".custody" / "config.json").write_text("{not json")
     with pytest.raises(FormatError, match=r"config\.json is not valid JSON"):
         Workspace.open(tmp_path)
+
+
+def test_init_without_a_passphrase_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CUSTODY_PASSPHRASE", raising=False)
+    with pytest.raises(PolicyError, match="a passphrase is needed"):
+        Workspace.init(tmp_path / "ws")
+    assert not (tmp_path / "ws" / ".custody").exists()
