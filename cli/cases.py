@@ -7,6 +7,7 @@ from custody_cli.context import CliState, echo_json, pass_state
 
 from custody.cases import KNOWN_JURISDICTIONS, CaseSummary, get_case, list_cases, open_case
 from custody.models import OperatorType
+from custody.transfers import seal_case
 
 
 @click.group("case")
@@ -75,6 +76,8 @@ def _as_dict(summary: CaseSummary) -> dict[str, object]:
         "operator_type": c.operator_type,
         "opened_at": c.opened_at,
         "sealed_at": c.sealed_at,
+        "custodian": summary.custodian,
+        "pending_release": c.pending_release,
         "ledger_entries": c.log_size,
         "artifacts": summary.artifacts,
         "tools": summary.tools,
@@ -115,6 +118,22 @@ def case_show(state: CliState, case_id: str, as_json: bool) -> None:
     for key, value in row.items():
         shown = ", ".join(value) if isinstance(value, list) else value
         click.echo(f"{key.replace('_', ' ') + ':':<16} {shown if shown is not None else '-'}")
+
+
+@case.command("seal")
+@click.argument("case_id", metavar="ID")
+@pass_state
+def case_seal(state: CliState, case_id: str) -> None:
+    """Seal a case (custodian only): a final case.sealed entry and a signed checkpoint over it.
+
+    A sealed case takes no new entries.
+    """
+    with state.open_workspace() as ws:
+        row, checkpoint = seal_case(ws, case_id, actor_name=state.actor)
+    click.echo(
+        f"Sealed {case_id} at entry {row.sequence}; "
+        f"checkpoint size {checkpoint.size}, root {checkpoint.root_hash}"
+    )
 
 
 COMMANDS = [case]

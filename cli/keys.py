@@ -10,6 +10,7 @@ from custody_cli.context import CliState, echo_json, pass_state, prompt_new_pass
 from custody.actors import create_key, has_private_key, list_actors, public_key_of
 from custody.keys import fingerprint
 from custody.models import ActorRole
+from custody.transfers import revoke_key
 
 
 @click.group("key")
@@ -109,6 +110,23 @@ def key_export(state: CliState, name: str, fmt: str, output: Path | None) -> Non
     else:
         output.write_text(text)
         click.echo(f"Wrote {name}'s public key ({fmt}) to {output}", err=True)
+
+
+@key.command("revoke")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why (lost device, left the unit, compromise...).")
+@pass_state
+def key_revoke(state: CliState, name: str, reason: str) -> None:
+    """Revoke NAME's key (by NAME itself or a custodian).
+
+    Every open case that knows the key gets a signed key.revoked entry; from then on the key
+    cannot sign here, and verification fails any entry it signs after its revocation.
+    """
+    with state.open_workspace() as ws:
+        written = revoke_key(ws, name, reason=reason, actor_name=state.actor)
+    click.echo(f"Revoked key {name}")
+    for case_id, sequence in written:
+        click.echo(f"  {case_id}: key.revoked at entry {sequence}")
 
 
 COMMANDS = [key]

@@ -6,6 +6,7 @@ import click
 from custody_cli.context import CliState, echo_json, pass_state
 
 from custody.caselog import log_lines, verify_case_log
+from custody.cases import get_case
 from custody.ledger_verify import Report
 
 
@@ -35,6 +36,7 @@ def log(state: CliState, case_id: str, verify: bool, as_json: bool) -> None:
             report = verify_case_log(ws, case_id)
         else:
             lines = log_lines(ws, case_id)
+            summary = get_case(ws, case_id)
     if verify:
         if as_json:
             echo_json(report.to_dict())
@@ -49,6 +51,12 @@ def log(state: CliState, case_id: str, verify: bool, as_json: bool) -> None:
     for line in lines:
         who = line.actor_name or f"{line.actor_key_id[:12]}..."
         click.echo(f"{line.sequence:>5}  {line.time}  {line.event_type:<18} {who:<12} {line.summary}")
+    status = f"Custodian: {summary.custodian}"
+    if summary.case.pending_release is not None:
+        status += f" (released at entry {summary.case.pending_release}, not yet accepted)"
+    if summary.case.sealed_at:
+        status += f"; sealed {summary.case.sealed_at}"
+    click.echo(status)
 
 
 COMMANDS = [log]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from custody_cli import cases, demo, keys, log, record, runs, tools, workspace
+from custody_cli import cases, checkpoints, demo, fsck, keys, log, record, runs, tools, transfers, workspace
 from custody_cli.context import CliState
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -77,7 +77,7 @@ def cli(ctx: click.Context, workspace: Path | None, actor: str | None, debug: bo
     ctx.obj = CliState(workspace=workspace, actor=actor, debug=debug)
 
 
-for _module in (workspace, keys, cases, tools, runs, record, log, demo):
+for _module in (workspace, keys, cases, tools, runs, record, log, transfers, checkpoints, fsck, demo):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

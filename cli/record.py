@@ -11,6 +11,7 @@ from custody_cli.runs import HIL_CHOICE
 
 from custody.models import ArtifactRole, HILFunction, Origin, Source
 from custody.recording import ArtifactView, RecordOptions, record_files, show_artifact
+from custody.transfers import read_artifact
 
 
 @click.command("record")
@@ -168,13 +169,33 @@ def _echo_view(view: ArtifactView) -> None:
 @click.argument("digest")
 @click.option("--case", "case_id", metavar="ID", help="Only this case (default: every case).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--content",
+    is_flag=True,
+    help="Write the artifact's bytes to stdout instead (needs --case; the access is signed into the ledger).",
+)
+@click.option("--purpose", help="With --content: why the bytes are read (signed into the access event).")
 @pass_state
-def show(state: CliState, digest: str, case_id: str | None, as_json: bool) -> None:
+def show(
+    state: CliState, digest: str, case_id: str | None, as_json: bool, content: bool, purpose: str | None
+) -> None:
     """Show an artifact's signed provenance (DIGEST: full SHA-256 or an 8+ digit prefix).
 
     The provenance is read from the signed ledger entry, its signature is checked and the
     stored bytes are re-hashed. Exits 1 if either check fails.
     """
+    if content:
+        if case_id is None:
+            raise click.UsageError("--content needs --case: the access is recorded in that case's ledger")
+        with state.open_workspace() as ws:
+            access, data = read_artifact(ws, case_id, digest, purpose=purpose, actor_name=state.actor)
+        click.get_binary_stream("stdout").write(data)
+        if not access.by_custodian:
+            click.echo(
+                "Warning: you are not this case's custodian; the access is recorded and will be flagged",
+                err=True,
+            )
+        return
     with state.open_workspace() as ws:
         views = show_artifact(ws, digest, case_id=case_id)
     if as_json:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from custody import db
+from custody.case_checkpoints import stored_root
 from custody.digests import sha256_hex
 from custody.errors import CustodyError, NotFoundError
 from custody.events import ARTIFACT_RECORDED, CustodyEvent, _unverified_event
-from custody.ledger_verify import Report, verify_ledger
+from custody.keys import PublicKey
+from custody.ledger_verify import Report, verify_checkpoints, verify_continuity, verify_ledger
 from custody.workspace import Workspace
 
 
@@ -81,8 +83,42 @@ def log_lines(ws: Workspace, case_id: str) -> list[LogLine]:
 def verify_case_log(ws: Workspace, case_id: str) -> Report:
     """Recompute every check of a case's log from the stored bytes; see ``Report``."""
     entries = list_entries(ws, case_id)
+    raw = [row.entry for row in entries]
     report = Report(subject=f"case {case_id}")
-    verify_ledger(case_id, [row.entry for row in entries], report)
+    ledger = verify_ledger(case_id, raw, report)
+    with db.transaction(ws.engine) as session:
+        notes = [
+            row.note
+            for row in session.exec(
+                select(db.CheckpointRow)
+                .where(db.CheckpointRow.case_id == case_id)
+                .order_by(col(db.CheckpointRow.size))
+            ).all()
+        ]
+        cosigners = [
+            (actor.name, PublicKey.from_hex(actor.public_key))
+            for actor in session.exec(select(db.ActorRow)).all()
+        ]
+        try:
+            stored_nodes_root: bytes | str = stored_root(session, case_id, len(entries))
+        except CustodyError as exc:
+            stored_nodes_root = exc.message
+    tree = verify_checkpoints(raw, ledger, notes, report, cosigners=cosigners)
+    verify_continuity(raw, ledger, report)
+
+    nodes = report.add("the stored Merkle tree matches the entries (leaf hashes and root)")
+    for row in entries:
+        if row.sequence < tree.size and row.leaf_hash != tree.leaf_hash(row.sequence).hex():
+            nodes.fail(
+                f"entry {row.sequence}: stored leaf hash {row.leaf_hash[:16]}... does not match its bytes"
+            )
+    if isinstance(stored_nodes_root, str):
+        nodes.fail(f"stored Merkle nodes: {stored_nodes_root}")
+    elif stored_nodes_root != tree.root():
+        nodes.fail(
+            f"stored Merkle nodes give root {stored_nodes_root.hex()[:16]}..., "
+            f"the entries give {tree.root().hex()[:16]}..."
+        )
 
     stored = report.add("stored entry digests match the entry bytes")
     for row in entries:

@@ -118,6 +118,7 @@ class CaseSummary:
     artifacts: int
     tools: int
     runs: int
+    custodian: str  # name (or key id prefix) of the current custodian
 
     @property
     def jurisdictions(self) -> list[str]:
@@ -143,9 +144,11 @@ def _summarise(session: Session, case: db.CaseRow) -> CaseSummary:
         statement = select(func.count()).select_from(model).where(column == case.id)
         return int(session.exec(statement).one())
 
+    holder = session.get(db.ActorRow, case.custodian)
     return CaseSummary(
         case=case,
         artifacts=count(db.ArtifactRow, db.ArtifactRow.case_id),
         tools=count(db.CaseToolRow, db.CaseToolRow.case_id),
         runs=count(db.RunRow, db.RunRow.case_id),
+        custodian=holder.name if holder else f"{case.custodian[:16]}...",
     )

@@ -107,7 +107,8 @@ def trace_custody(
     if release is not None:
         receiver = _receiver(release[1])
         result.findings.append(
-            f"entry {release[0]}: release to {_short(receiver or '?', names)} was never accepted"
+            f"entry {release[0]}: release to {_short(receiver or '?', names)} has not been accepted "
+            "(custody is in transit)"
         )
         result.pending_release = release[0]
     return result

@@ -14,8 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from custody import merkle
+from custody.checkpoint import Checkpoint, SignedNote, verify_note
+from custody.continuity import Continuity, trace_custody
+from custody.digests import sha256_hex
 from custody.errors import CustodyError
-from custody.events import CASE_OPENED, KEY_ADDED, CustodyEvent, _unverified_event
+from custody.events import CASE_OPENED, KEY_ADDED, KEY_REVOKED, CustodyEvent, _unverified_event
 from custody.keys import PublicKey
 from custody.timeutil import parse_rfc3339
 
@@ -113,11 +117,18 @@ def verify_ledger(case_id: str, entries: Sequence[bytes], report: Report) -> Ver
         order.fail(f"entry 0: expected case.opened, found {parsed[0][1].event_type}")
 
     keys: dict[str, dict[str, Any]] = {}
+    revoked: dict[str, int] = {}  # key id -> entry of its revocation
     for index, item in enumerate(parsed):
         if item is None:
             signatures.fail(f"entry {index}: cannot check a signature on an unreadable entry")
             continue
         envelope, event = item
+        if event.actor in revoked:
+            signatures.fail(
+                f"entry {index} ({event.event_type}): signed by key {event.actor[:16]}... after its "
+                f"revocation at entry {revoked[event.actor]}"
+            )
+            continue
         introduced = _introduced_key(event)
         if introduced is not None and introduced.get("key_id") != event.actor:
             signatures.fail(
@@ -145,6 +156,17 @@ def verify_ledger(case_id: str, entries: Sequence[bytes], report: Report) -> Ver
             continue
         if introduced is not None:
             keys[event.actor] = introduced
+        if event.event_type == KEY_REVOKED:
+            target = _revoked_key(event)
+            if target is None or target not in keys:
+                signatures.fail(f"entry {index} (key.revoked): names no key this ledger introduced")
+            elif target != event.actor and keys[event.actor].get("role") != "custodian":
+                signatures.fail(
+                    f"entry {index} (key.revoked): only the key itself or a custodian may revoke it; "
+                    f"signed by a {keys[event.actor].get('role')} key"
+                )
+            else:
+                revoked[target] = index
 
     previous: tuple[int, CustodyEvent] | None = None
     for index, current in enumerate(events):
@@ -157,6 +179,84 @@ def verify_ledger(case_id: str, entries: Sequence[bytes], report: Report) -> Ver
             )
         previous = (index, current)
     return VerifiedLedger(events, keys)
+
+
+def _revoked_key(event: CustodyEvent) -> str | None:
+    key: Any = event.body.get("key")
+    key_id = key.get("key_id") if isinstance(key, dict) else None
+    return key_id if isinstance(key_id, str) else None
+
+
+def log_key_of(ledger: VerifiedLedger) -> tuple[str, PublicKey, str] | None:
+    """The log key (note name, public key) and origin that the ledger's case.opened publishes."""
+    first = ledger.events[0] if ledger.events else None
+    log: Any = first.body.get("log") if first is not None and first.event_type == CASE_OPENED else None
+    if not isinstance(log, dict):
+        return None
+    try:
+        return str(log["note_name"]), PublicKey.from_hex(str(log["public_key"])), str(log["origin"])
+    except (KeyError, CustodyError):
+        return None
+
+
+def verify_checkpoints(
+    entries: Sequence[bytes],
+    ledger: VerifiedLedger,
+    notes: Sequence[bytes],
+    report: Report,
+    *,
+    cosigners: Sequence[tuple[str, PublicKey]] = (),
+) -> merkle.MemoryTree:
+    """Recompute the Merkle tree from the entries; check every checkpoint against it.
+
+    A checkpoint must be signed by the log key the ledger publishes, name this case's log as its
+    origin, cover no more entries than there are, and carry the root of that many entries.
+    Returns the recomputed tree (for proofs and further checks).
+    """
+    check = report.add("every checkpoint is signed by the log key and matches the Merkle root of the entries")
+    tree = merkle.MemoryTree.from_entries(entries)
+    published = log_key_of(ledger)
+    if published is None:
+        check.fail("entry 0 publishes no log key: checkpoints cannot be checked")
+        return tree
+    note_name, log_key, origin = published
+    trusted = [(note_name, log_key), *cosigners]
+    for number, note in enumerate(notes, 1):
+        try:
+            signed = SignedNote.from_bytes(note)
+            signed_by = verify_note(signed, trusted)
+            checkpoint = Checkpoint.from_text(signed.text)
+        except CustodyError as exc:
+            check.fail(f"checkpoint {number}: {exc.message}")
+            continue
+        if note_name not in signed_by:
+            check.fail(f"checkpoint {number} (size {checkpoint.size}): not signed by the log key {note_name}")
+            continue
+        if checkpoint.origin != origin:
+            check.fail(f"checkpoint {number}: is for log {checkpoint.origin!r}, expected {origin!r}")
+            continue
+        if checkpoint.size > tree.size:
+            check.fail(
+                f"checkpoint {number}: covers {checkpoint.size} entries, but the ledger has {tree.size}"
+            )
+            continue
+        expected = tree.root(checkpoint.size)
+        if checkpoint.root_hash != expected:
+            check.fail(
+                f"checkpoint {number} (size {checkpoint.size}): root {checkpoint.root_hash.hex()[:16]}..., "
+                f"the entries give {expected.hex()[:16]}..."
+            )
+    return tree
+
+
+def verify_continuity(entries: Sequence[bytes], ledger: VerifiedLedger, report: Report) -> Continuity:
+    """Add the custody-continuity check (see ``custody.continuity``)."""
+    check = report.add("custody passed hand to hand: every release accepted, accesses by the custodian")
+    names = {key_id: str(key.get("name")) for key_id, key in ledger.keys.items()}
+    continuity = trace_custody(ledger.events, [sha256_hex(entry) for entry in entries], names)
+    for finding in continuity.findings:
+        check.fail(finding)
+    return continuity
 
 
 def _introduced_key(event: CustodyEvent) -> dict[str, Any] | None:

@@ -65,7 +65,8 @@ def test_end_to_end_record_show_log(cli_any_db: Cli) -> None:
     as_json = json.loads(cli.ok("show", digest, "--json").out)
     assert as_json[0]["provenance"]["artifact"]["digest"]["sha256"] == digest
     log = cli.ok("log", "OP-CLI").out.splitlines()
-    assert [line.split()[2] for line in log] == ["case.opened", "tool.registered", "artifact.recorded"]
+    assert [line.split()[2] for line in log[:-1]] == ["case.opened", "tool.registered", "artifact.recorded"]
+    assert log[-1] == "Custodian: ana"
     verified = cli.ok("log", "OP-CLI", "--verify")
     assert "Result: VALID" in verified.out
     report = json.loads(cli.ok("log", "OP-CLI", "--verify", "--json").out)
