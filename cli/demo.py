@@ -21,7 +21,9 @@ def demo(out: Path | None) -> None:
     Creates a workspace with two keys, opens case OP-LANTERN, registers a scraper and a decoy
     chatbot from their tool cards, records a captured ad, a decoy conversation (in a run with
     an approving operator) and a translation derived from the ad, then shows the log and
-    verifies it. The demo keys use a published passphrase: never use them for real evidence.
+    then signs a checkpoint, transfers custody from ana to cole (release and accept), has cole
+    countersign the checkpoint, and shows and verifies the log. The demo keys use a published
+    passphrase: never use them for real evidence.
     """
     result = run_demo(out, click.echo)
     if not result.log_valid:

@@ -7,7 +7,9 @@ re-hashes every artifact's blob.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import col, select
 
@@ -15,7 +17,21 @@ from custody import db
 from custody.case_checkpoints import stored_root
 from custody.digests import sha256_hex
 from custody.errors import CustodyError, NotFoundError
-from custody.events import ARTIFACT_RECORDED, CustodyEvent, _unverified_event
+from custody.events import (
+    ARTIFACT_ACCESSED,
+    ARTIFACT_RECORDED,
+    CASE_OPENED,
+    CASE_SEALED,
+    CUSTODY_ACCEPTED,
+    CUSTODY_RELEASED,
+    KEY_ADDED,
+    KEY_REVOKED,
+    RUN_ENDED,
+    RUN_STARTED,
+    TOOL_REGISTERED,
+    CustodyEvent,
+    _unverified_event,
+)
 from custody.keys import PublicKey
 from custody.ledger_verify import Report, verify_checkpoints, verify_continuity, verify_ledger
 from custody.workspace import Workspace
@@ -43,23 +59,52 @@ class LogLine:
     summary: str
 
 
+def _artifact_summary(body: Mapping[str, Any]) -> str:
+    artifact = body.get("artifact", {})
+    digest = artifact.get("digest", {}).get("sha256", "")
+    hil = body.get("hil", {}).get("level", "?")
+    return f"{artifact.get('name')} sha256:{digest[:16]}... {body.get('origin')} {body.get('role')} {hil}"
+
+
+def _released_summary(body: Mapping[str, Any]) -> str:
+    reason = f": {body['reason']}" if body.get("reason") else ""
+    return f"to {body['to'].get('name')}{reason}"
+
+
+def _accessed_summary(body: Mapping[str, Any]) -> str:
+    purpose = f" ({body['purpose']})" if body.get("purpose") else ""
+    return f"{body.get('action')} sha256:{str(body['artifact'].get('sha256'))[:16]}...{purpose}"
+
+
+_SUMMARIES: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    ARTIFACT_RECORDED: _artifact_summary,
+    CUSTODY_RELEASED: _released_summary,
+    CUSTODY_ACCEPTED: lambda body: f"accepts the release at entry {body['release'].get('sequence')}",
+    ARTIFACT_ACCESSED: _accessed_summary,
+    KEY_REVOKED: lambda body: f"{body['key'].get('name')}: {body.get('reason')}",
+    KEY_ADDED: lambda body: (
+        f"{body['key'].get('name')} ({body['key'].get('role')}) {body['key'].get('key_id', '')[:16]}..."
+    ),
+    CASE_SEALED: lambda body: (
+        f"sealed after {body.get('size')} entries, root {str(body.get('root'))[:16]}..."
+    ),
+    CASE_OPENED: lambda body: f"{body.get('title')} [{', '.join(body.get('jurisdictions', []))}]",
+    TOOL_REGISTERED: lambda body: (
+        f"{body['tool'].get('name')} {body['tool'].get('version')} ({body['tool'].get('kind')})"
+    ),
+    RUN_STARTED: lambda body: f"{body['run'].get('id')} {body['run'].get('hil_configured', '')}",
+    RUN_ENDED: lambda body: str(body["run"].get("id")),
+}
+
+
 def _summary(event: CustodyEvent) -> str:
-    body = event.body
-    if event.event_type == ARTIFACT_RECORDED:
-        artifact = body.get("artifact", {})
-        digest = artifact.get("digest", {}).get("sha256", "")
-        hil = body.get("hil", {}).get("level", "?")
-        return f"{artifact.get('name')} sha256:{digest[:16]}... {body.get('origin')} {body.get('role')} {hil}"
-    if "tool" in body and isinstance(body["tool"], dict) and event.event_type == "tool.registered":
-        return f"{body['tool'].get('name')} {body['tool'].get('version')} ({body['tool'].get('kind')})"
-    if "key" in body and isinstance(body["key"], dict):
-        return (
-            f"{body['key'].get('name')} ({body['key'].get('role')}) {body['key'].get('key_id', '')[:16]}..."
-        )
-    if "run" in body and isinstance(body["run"], dict):
-        return f"{body['run'].get('id')} {body['run'].get('hil_configured', '')}".strip()
-    if "title" in body:
-        return f"{body.get('title')} [{', '.join(body.get('jurisdictions', []))}]"
+    """One line describing an event, for ``custody log``."""
+    describe = _SUMMARIES.get(event.event_type)
+    try:
+        if describe is not None:
+            return describe(event.body)
+    except (AttributeError, KeyError, TypeError):
+        pass  # a well-signed but oddly shaped body: fall back to its subjects
     return ", ".join(s.name for s in event.subjects)
 
 

@@ -1,4 +1,5 @@
-"""The built-in demo scenario: a small decoy-chatbot case recorded end to end.
+"""The built-in demo scenario: a small decoy-chatbot case recorded end to end, checkpointed and
+handed from one custodian to another.
 
 It drives the same library functions as the CLI, on the embedded default (SQLite + files), in a
 given or temporary folder. Demo keys use a fixed, published passphrase: they are for the demo only.
@@ -12,13 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from custody.actors import create_key
+from custody.case_checkpoints import cosign_checkpoint, sign_case_checkpoint
 from custody.caselog import log_lines, verify_case_log
-from custody.cases import open_case
+from custody.cases import get_case, open_case
 from custody.models import Source
 from custody.recording import RecordOptions, record_files, show_artifact
 from custody.resources import sample_case_dir, templates_dir
 from custody.runs import end_run, start_run
 from custody.tools import register_tool
+from custody.transfers import accept_custody, release_custody
 from custody.workspace import Workspace
 
 DEMO_PASSPHRASE = "demo-only-passphrase"  # noqa: S105 - published on purpose; demo keys only
@@ -142,6 +145,22 @@ def run_demo(out_dir: Path | None, emit: Callable[[str], None]) -> DemoResult:
             f"sha256:{p.derived_from[0][:16]}..., signed by {view.signer_name}, signature "
             f"{'valid' if view.signature_ok else 'INVALID'}"
         )
+
+        step(f"custody checkpoint {CASE_ID}   (signed by the workspace log key)")
+        checkpoint = sign_case_checkpoint(ws, CASE_ID)
+        for text in checkpoint.note.decode("utf-8").splitlines():
+            emit(f"    {text}")
+
+        step(f"custody transfer --case {CASE_ID} --to cole --reason ...   (ana releases custody)")
+        release = release_custody(ws, CASE_ID, "cole", reason="hand-over to the exhibits officer")
+        emit(f"    custody.released at entry {release.sequence}")
+        step(f"custody --as cole accept --case {CASE_ID}   (cole accepts: custody passes)")
+        accepted = accept_custody(ws, CASE_ID, actor_name="cole")
+        holder = get_case(ws, CASE_ID).custodian
+        emit(f"    custody.accepted at entry {accepted.sequence}; custodian now {holder}")
+        step(f"custody --as cole cosign {CASE_ID}   (a second party countersigns the checkpoint)")
+        cosigned, _ = cosign_checkpoint(ws, CASE_ID, actor_name="cole")
+        emit(f"    {cosigned.note.decode('utf-8').splitlines()[-1]}")
 
         step(f"custody log {CASE_ID}")
         lines = log_lines(ws, CASE_ID)

@@ -16,6 +16,10 @@ def test_demo_runs_end_to_end(cli: Cli) -> None:
         "record",
         "unchanged: already recorded",
         "custody show",
+        "custody checkpoint",
+        "custody transfer",
+        "accept",
+        "cosign",
         "--verify",
     ):
         assert step in result.out, step
@@ -26,3 +30,7 @@ def test_demo_runs_end_to_end(cli: Cli) -> None:
     lines = cli.ok("--workspace", workspace, "log", "OP-LANTERN").out.splitlines()
     assert lines[0].split()[2] == "case.opened"
     assert sum("artifact.recorded" in line for line in lines) == 3
+    assert lines[-1] == "Custodian: cole"
+    listed = cli.ok("--workspace", workspace, "checkpoint", "OP-LANTERN", "--list").out
+    assert "signed by custody-log-" in listed
+    assert ", cole" in listed
