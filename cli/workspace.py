@@ -19,18 +19,30 @@ from custody.workspace import Workspace
     help="Keep the ledger in this database instead of .custody/custody.db "
     "(e.g. postgresql+psycopg://user@host/db for a team). CUSTODY_DATABASE_URL also works.",
 )
+@click.option(
+    "--blob-store",
+    type=click.Choice(["files", "database"]),
+    default="files",
+    show_default=True,
+    help="Where evidence bytes live: .custody/blobs, or inside the ledger database (a team on "
+    "PostgreSQL then needs no shared file system). Fixed when the database is created.",
+)
 @pass_state
-def init(state: CliState, directory: Path | None, database_url: str | None) -> None:
+def init(state: CliState, directory: Path | None, database_url: str | None, blob_store: str) -> None:
     """Create a workspace in DIRECTORY (default: the current folder).
 
     A workspace is a .custody/ folder with its config, encrypted key files, a write-once
     content-addressed blob store and (by default) a SQLite database.
     """
     with Workspace.init(
-        directory or Path.cwd(), database_url=database_url, passphrase_callback=prompt_new_passphrase
+        directory or Path.cwd(),
+        database_url=database_url,
+        passphrase_callback=prompt_new_passphrase,
+        blob_store=blob_store,
     ) as ws:
         click.echo(f"Initialised custody workspace in {ws.custody_dir}")
         click.echo(f"  database: {redact_url(ws.database_url)}")
+        click.echo(f"  blobs:    {ws.store.root}")
         click.echo("Next: custody key new NAME --role investigator")
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from custody import db
+from custody.blobstore import BlobStore, check_kind, open_blob_store, record_kind
 from custody.canonical import parse_json_object
 from custody.errors import CustodyError, FormatError, NotFoundError, PolicyError, WorkspaceNotFoundError
 from custody.keys import PassphraseCallback, Signer, decrypt_private_key
@@ -132,8 +133,15 @@ class Workspace:
             or (f"sqlite:///{self.custody_dir / 'custody.db'}")
         )
         self.engine: Engine = db.make_engine(self.database_url)
-        self.store = FileBlobStore(self.custody_dir / "blobs")
+        self._store: BlobStore | None = None
         self._signers: dict[str, Signer] = {}
+
+    @property
+    def store(self) -> BlobStore:
+        """The blob store the ledger database says this workspace uses (files or database)."""
+        if self._store is None:
+            self._store = open_blob_store(self.engine, self.custody_dir / "blobs")
+        return self._store
 
     # -- paths ---------------------------------------------------------------------------------
     @property
@@ -160,12 +168,17 @@ class Workspace:
         database_url: str | None = None,
         passphrase_callback: PassphraseCallback | None = None,
         clock: Clock = utc_now,
+        blob_store: str = "files",
     ) -> Workspace:
         """Create a workspace in ``directory`` (created if missing).
+
+        ``blob_store`` ("files" or "database") applies when the ledger database is new; joining
+        an existing team database keeps the choice recorded there.
 
         Raises:
             PolicyError: if ``directory`` already holds a workspace.
         """
+        check_kind(blob_store)
         root = directory.resolve()
         marker = root / MARKER
         if marker.exists():
@@ -189,6 +202,7 @@ class Workspace:
         )
         try:
             db.create_schema(workspace.engine)
+            record_kind(workspace.engine, blob_store)
             ensure_log_key(workspace.engine, workspace.passphrase_callback)
         except BaseException:
             workspace.close()
