@@ -20,7 +20,8 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -65,25 +66,49 @@ class FileBlobStore:
         return self.path_for(digest).is_file()
 
     def put_stream(self, stream: BinaryIO) -> StoredBlob:
-        """Copy a stream into the store, hashing as it goes (one read of the input)."""
+        """Copy a stream into the store, hashing as it goes (one read of the input).
+
+        Each chunk is read once into one buffer; for large chunks a writer thread writes it while
+        this thread hashes it (hashlib and os.write release the GIL), and the buffer is reused only
+        once both are done. Small inputs never start the thread. Written chunks are handed to the
+        kernel's write-back early (posix_fadvise), so the final fsync overlaps with the copy."""
         hasher = hashlib.sha256()
         size = 0
         self._tmp.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix="incoming-", dir=self._tmp)
         tmp_path = Path(tmp_name)
+
+        def write_all(data: memoryview, offset: int) -> None:
+            length = len(data)
+            while data:
+                data = data[os.write(fd, data) :]
+            if hasattr(os, "posix_fadvise"):
+                # A hint: start writing this chunk back now (Linux does so for dirty pages), so that
+                # the fsync below has little left to wait for. Durability still rests on that fsync.
+                with suppress(OSError):
+                    os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+
         try:
-            with os.fdopen(fd, "wb") as out:
+            with os.fdopen(fd, "wb", buffering=0) as out:
                 buffer = bytearray(COPY_CHUNK)
                 view = memoryview(buffer)
-                while True:
-                    count = stream.readinto(view)  # type: ignore[attr-defined]
-                    if not count:
-                        break
-                    chunk = view[:count]
-                    hasher.update(chunk)
-                    out.write(chunk)
-                    size += count
-                out.flush()
+                writer: ThreadPoolExecutor | None = None
+                try:
+                    while count := stream.readinto(view):  # type: ignore[attr-defined]
+                        chunk = view[:count]
+                        if writer is None and count < CHUNK_SIZE:
+                            hasher.update(chunk)
+                            write_all(chunk, size)
+                        else:
+                            if writer is None:
+                                writer = ThreadPoolExecutor(1, thread_name_prefix="custody-store")
+                            written = writer.submit(write_all, chunk, size)
+                            hasher.update(chunk)  # while the writer thread writes the same bytes
+                            written.result()  # raises the writer's OSError; frees the buffer
+                        size += count
+                finally:
+                    if writer is not None:
+                        writer.shutdown()
                 os.fsync(out.fileno())
             digest = hasher.hexdigest()
             final = self.path_for(digest)
