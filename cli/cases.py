@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import click
-from custody_cli.context import CliState, echo_json, pass_state
 
 from custody.cases import KNOWN_JURISDICTIONS, CaseSummary, get_case, list_cases, open_case
 from custody.models import OperatorType
 from custody.transfers import seal_case
+from custody_cli.context import CliState, echo_json, pass_state
 
 
 @click.group("case")

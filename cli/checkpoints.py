@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 
 import click
-from custody_cli.context import CliState, echo_json, pass_state
 
 from custody.case_checkpoints import (
     cosign_checkpoint,
@@ -14,6 +13,7 @@ from custody.case_checkpoints import (
     prove_inclusion,
     sign_case_checkpoint,
 )
+from custody_cli.context import CliState, echo_json, pass_state
 
 
 @click.command("checkpoint")

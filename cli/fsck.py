@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import click
-from custody_cli.context import CliState, echo_json, pass_state
-from custody_cli.log import echo_report
 
 from custody.fsck import fsck
+from custody_cli.context import CliState, echo_json, pass_state
+from custody_cli.log import echo_report
 
 
 @click.command("fsck")

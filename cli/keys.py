@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from custody_cli.context import CliState, echo_json, pass_state, prompt_new_passphrase
 
 from custody.actors import create_key, has_private_key, list_actors, public_key_of
 from custody.keys import fingerprint
 from custody.models import ActorRole
 from custody.transfers import revoke_key
+from custody_cli.context import CliState, echo_json, pass_state, prompt_new_passphrase
 
 
 @click.group("key")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import click
-from custody_cli.context import CliState, echo_json, pass_state
 
 from custody.caselog import log_lines, verify_case_log
 from custody.cases import get_case
 from custody.ledger_verify import Report
+from custody_cli.context import CliState, echo_json, pass_state
 
 
 def echo_report(report: Report) -> None:

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-from custody_cli import cases, checkpoints, demo, fsck, keys, log, record, runs, tools, transfers, workspace
-from custody_cli.context import CliState
 from sqlalchemy.exc import SQLAlchemyError
 
 from custody import __version__
 from custody.errors import CustodyError
+from custody_cli import cases, checkpoints, demo, fsck, keys, log, record, runs, tools, transfers, workspace
+from custody_cli.context import CliState
 
 
 class CustodyGroup(click.Group):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
-from custody_cli.context import CliState, echo_json, pass_state
-from custody_cli.runs import HIL_CHOICE
 
 from custody.models import ArtifactRole, HILFunction, Origin, Source
 from custody.recording import ArtifactView, RecordOptions, record_files, show_artifact
 from custody.transfers import read_artifact
+from custody_cli.context import CliState, echo_json, pass_state
+from custody_cli.runs import HIL_CHOICE
+
+PROGRESS_THRESHOLD = 64 * 1024 * 1024  # show a progress bar (on a terminal) above this many bytes
 
 
 @click.command("record")
@@ -94,9 +97,21 @@ def record(
         run=run_id,
         **claims,
     )
-    with state.open_workspace() as ws:
+    total = sum(f.stat().st_size for f in files if f.is_file())
+    with (
+        state.open_workspace() as ws,
+        click.progressbar(
+            length=total, label="Hashing and storing", file=sys.stderr, hidden=total < PROGRESS_THRESHOLD
+        ) as bar,
+    ):
         outcomes = record_files(
-            ws, case_id, list(files), tool_spec=tool_spec, options=options, actor_name=state.actor
+            ws,
+            case_id,
+            list(files),
+            tool_spec=tool_spec,
+            options=options,
+            actor_name=state.actor,
+            progress=bar.update,
         )
     for outcome in outcomes:
         if outcome.duplicate:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import click
-from custody_cli.context import CliState, echo_json, pass_state
 
 from custody.models import HIL
 from custody.runs import end_run, list_runs, start_run
+from custody_cli.context import CliState, echo_json, pass_state
 
 HIL_CHOICE = click.Choice([level.value for level in HIL])
 

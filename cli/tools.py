@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from custody_cli.context import CliState, echo_json, pass_state, short
 
 from custody.tools import card_of, get_tool, list_tools, register_tool
+from custody_cli.context import CliState, echo_json, pass_state, short
 
 
 @click.group("tool")

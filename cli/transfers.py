@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from custody_cli.context import CliState, pass_state
 
 from custody.transfers import accept_custody, export_artifact, release_custody
+from custody_cli.context import CliState, pass_state
 
 
 @click.command("transfer")

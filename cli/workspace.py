@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from custody_cli.context import CliState, pass_state, prompt_new_passphrase
 
 from custody.db import redact_url
 from custody.workspace import Workspace
+from custody_cli.context import CliState, pass_state, prompt_new_passphrase
 
 
 @click.command("init")

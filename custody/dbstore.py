@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 from custody import db
 from custody.digests import check_sha256_hex
 from custody.errors import InputFileError, IntegrityError, NotFoundError
-from custody.store import StoredBlob
+from custody.store import ProgressReader, StoredBlob
 from custody.timeutil import format_rfc3339, utc_now
 
 DB_CHUNK = 4 * 1024 * 1024
@@ -86,13 +86,14 @@ class DatabaseBlobStore:
             return StoredBlob(digest, size, created=False)
         return StoredBlob(digest, size, created=True)
 
-    def put_file(self, path: Path) -> StoredBlob:
+    def put_file(self, path: Path, progress: Callable[[int], None] | None = None) -> StoredBlob:
         try:
             stream = path.open("rb")
         except OSError as exc:
             raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
         with stream:
-            return self.put_stream(stream)
+            source: BinaryIO = ProgressReader(stream, progress) if progress else stream  # type: ignore[assignment]
+            return self.put_stream(source)
 
     def put_bytes(self, data: bytes) -> StoredBlob:
         return self.put_stream(io.BytesIO(data))

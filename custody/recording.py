@@ -13,7 +13,7 @@ Invariants:
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -173,6 +173,7 @@ def record_files(
     tool_spec: str | None,
     options: RecordOptions = RecordOptions(),
     actor_name: str | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[RecordOutcome]:
     """Store ``paths`` and append one signed ``artifact.recorded`` entry per new record.
 
@@ -186,8 +187,11 @@ def record_files(
 
     # 1. Validate everything against the database before storing a byte.
     with db.transaction(ws.engine) as session:
-        if session.get(db.CaseRow, case_id) is None:
+        case = session.get(db.CaseRow, case_id)
+        if case is None:
             raise NotFoundError(f"no case {case_id!r} in this workspace", hint="see 'custody case list'")
+        if case.sealed_at is not None:
+            raise PolicyError(f"case {case_id} was sealed at {case.sealed_at}; it takes no new entries")
         run = load_open_run(session, case_id, options.run) if options.run else None
         if tool_spec is None and run is None:
             raise FormatError("name the tool that produced the files (--tool NAME) or a --run")
@@ -227,7 +231,7 @@ def record_files(
     # 2. Store the bytes (write-once; a crash here leaves at most unreferenced blobs).
     records = []
     for path in paths:
-        stored = ws.store.put_file(path)
+        stored = ws.store.put_file(path, progress)
         provenance = replace(
             template,
             digest=stored.digest,

@@ -19,12 +19,12 @@ import io
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from custody.digests import CHUNK_SIZE, check_sha256_hex
 from custody.errors import InputFileError, IntegrityError, NotFoundError, StoreError
@@ -37,6 +37,30 @@ class StoredBlob:
     digest: str
     size: int
     created: bool  # False when identical content was already stored
+
+
+class ProgressReader(io.RawIOBase):
+    """Wraps a binary stream and reports how many bytes each read returned (for progress bars)."""
+
+    def __init__(self, raw: BinaryIO, callback: Callable[[int], None]) -> None:
+        super().__init__()
+        self._raw = raw
+        self._callback = callback
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        if count:
+            self._callback(count)
+        return int(count or 0)
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        if data:
+            self._callback(len(data))
+        return data
 
 
 def _fsync_dir(path: Path) -> None:
@@ -126,13 +150,15 @@ class FileBlobStore:
             if tmp_path.exists():
                 tmp_path.unlink()
 
-    def put_file(self, path: Path) -> StoredBlob:
+    def put_file(self, path: Path, progress: Callable[[int], None] | None = None) -> StoredBlob:
+        """Store a file's bytes; ``progress`` is called with the size of each chunk read."""
         try:
             stream = path.open("rb", buffering=0)
         except OSError as exc:
             raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
         with stream:
-            return self.put_stream(stream)
+            source: BinaryIO = ProgressReader(stream, progress) if progress else stream  # type: ignore[assignment]
+            return self.put_stream(source)
 
     def put_bytes(self, data: bytes) -> StoredBlob:
         return self.put_stream(io.BytesIO(data))
