@@ -1,7 +1,8 @@
 """Reading and checking a case's log in a workspace (``custody log``).
 
 Invariant: ``verify_case_log`` trusts nothing in the database but the entry bytes: it re-derives
-keys and order from the entries (``ledger_verify``), compares each stored entry digest, and
+keys and order from the entries (``ledger_verify``), compares each stored entry digest and every
+stored Merkle node (inclusion proofs are served from them) with what the entries give, and
 re-hashes every artifact's blob.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from custody import db
+from custody import db, merkle
 from custody.case_checkpoints import stored_root
 from custody.digests import sha256_hex
 from custody.errors import CustodyError, NotFoundError
@@ -33,7 +34,14 @@ from custody.events import (
     _unverified_event,
 )
 from custody.keys import PublicKey
-from custody.ledger_verify import Report, verify_checkpoints, verify_continuity, verify_ledger
+from custody.ledger_verify import (
+    MAX_DETAILS,
+    Check,
+    Report,
+    verify_checkpoints,
+    verify_continuity,
+    verify_ledger,
+)
 from custody.workspace import Workspace
 
 
@@ -148,10 +156,15 @@ def verify_case_log(ws: Workspace, case_id: str) -> Report:
             stored_nodes_root: bytes | str = stored_root(session, case_id, len(entries))
         except CustodyError as exc:
             stored_nodes_root = exc.message
+        # Every stored node, not only the root's: inclusion proofs are served from all of them.
+        stored_nodes = {
+            (row.level, row.idx): row.hash
+            for row in session.exec(select(db.MerkleNodeRow).where(db.MerkleNodeRow.case_id == case_id))
+        }
     tree = verify_checkpoints(raw, ledger, notes, report, cosigners=cosigners)
     verify_continuity(raw, ledger, report)
 
-    nodes = report.add("the stored Merkle tree matches the entries (leaf hashes and root)")
+    nodes = report.add("the stored Merkle tree matches the entries (leaf hashes, nodes and root)")
     for row in entries:
         if row.sequence < tree.size and row.leaf_hash != tree.leaf_hash(row.sequence).hex():
             nodes.fail(
@@ -164,6 +177,7 @@ def verify_case_log(ws: Workspace, case_id: str) -> Report:
             f"stored Merkle nodes give root {stored_nodes_root.hex()[:16]}..., "
             f"the entries give {tree.root().hex()[:16]}..."
         )
+    _compare_nodes(stored_nodes, tree.nodes, nodes)
 
     stored = report.add("stored entry digests match the entry bytes")
     for row in entries:
@@ -186,3 +200,26 @@ def verify_case_log(ws: Workspace, case_id: str) -> Report:
         except CustodyError as exc:
             blobs.fail(exc.message)
     return report
+
+
+def _compare_nodes(
+    stored: Mapping[merkle.Node, bytes], expected: Mapping[merkle.Node, bytes], check: Check
+) -> None:
+    """Fail ``check`` for each stored node that is wrong, missing or beyond the log (at most
+    ``MAX_DETAILS`` messages: one bad entry changes every node above it)."""
+    problems = []
+    for level, index in sorted(set(stored) | set(expected)):
+        have, want = stored.get((level, index)), expected.get((level, index))
+        if have == want:
+            continue
+        where = f"stored Merkle node (level {level}, index {index})"
+        if have is None:
+            problems.append(f"{where} is missing")
+        elif want is None:
+            problems.append(f"{where} covers entries the log does not have")
+        else:
+            problems.append(f"{where} is {have.hex()[:16]}..., the entries give {want.hex()[:16]}...")
+    for problem in problems[:MAX_DETAILS]:
+        check.fail(problem)
+    if len(problems) > MAX_DETAILS:
+        check.fail(f"... and {len(problems) - MAX_DETAILS} more stored Merkle nodes that do not match")

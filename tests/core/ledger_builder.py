@@ -2,8 +2,9 @@
 
 Entries are signed exactly as the ledger adapter does it: ``case.opened`` carries the opener's key
 description under ``opened_by``; ``key.added`` carries the new key under ``key`` and is signed by
-that key (a key introduces itself). Keys come from fixed seeds and times from a fixed clock, so
-every ledger built here is byte-for-byte reproducible.
+that key (a key introduces itself); ``key.revoked``, ``custody.released``, ``custody.accepted`` and
+``artifact.accessed`` carry the bodies ``custody.transfers`` writes. Keys come from fixed seeds and
+times from a fixed clock, so every ledger built here is byte-for-byte reproducible.
 """
 
 from __future__ import annotations
@@ -14,13 +15,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from custody import merkle
 from custody.canonical import canonical_bytes
 from custody.digests import sha256_hex
 from custody.events import (
+    ARTIFACT_ACCESSED,
     ARTIFACT_RECORDED,
     CASE_OPENED,
+    CUSTODY_ACCEPTED,
+    CUSTODY_RELEASED,
     KEY_ADDED,
+    KEY_REVOKED,
     CustodyEvent,
+    _unverified_event,
     sign_event,
 )
 from custody.keys import Signer
@@ -99,21 +106,75 @@ class LedgerBuilder:
         return entry
 
     def open_case(self, name: str = "alice") -> bytes:
-        signer = self.signers.setdefault(name, fixed_signer(name))
+        signer = self.signer(name)
         description = {"id": self.case_id, "title": "Operation Lantern (synthetic)"}
         subject = Subject(f"case:{self.case_id}", sha256_hex(canonical_bytes(description)))
         body = {"title": description["title"], "opened_by": key_description(name, signer)}
         return self.append(CASE_OPENED, signer, (subject,), body)
 
-    def add_key(self, name: str, *, signed_by: str | None = None) -> bytes:
+    def signer(self, name: str) -> Signer:
+        return self.signers.setdefault(name, fixed_signer(name))
+
+    def add_key(self, name: str, *, signed_by: str | None = None, role: str = "investigator") -> bytes:
         """``key.added`` for ``name``, self-signed unless ``signed_by`` names another key."""
-        new = self.signers.setdefault(name, fixed_signer(name))
+        new = self.signer(name)
         signer = self.signers[signed_by] if signed_by else new
-        body = {"key": key_description(name, new)}
+        body = {"key": key_description(name, new, role)}
         return self.append(KEY_ADDED, signer, (Subject(f"key:{name}", new.key_id),), body)
 
+    def revoke_key(self, name: str, *, signed_by: str | None = None, **overrides: Any) -> bytes:
+        """``key.revoked`` for ``name``, signed by ``signed_by`` (default: the key itself)."""
+        target = self.signer(name)
+        signer = self.signer(signed_by or name)
+        body = {"key": {"key_id": target.key_id, "name": name}, "reason": "lost laptop"}
+        return self.append(KEY_REVOKED, signer, (Subject(f"key:{name}", target.key_id),), body, **overrides)
+
+    def _case_subject(self) -> Subject:
+        # As custody.transfers does: the log this event follows, by its Merkle root.
+        return Subject(f"case:{self.case_id}@{self.next_sequence}", merkle.mth(self.entries).hex())
+
+    def release(self, by: str, to: str, *, reason: str | None = None, **overrides: Any) -> bytes:
+        """``custody.released`` by ``by`` naming ``to`` as the receiver."""
+        receiver = self.signer(to)
+        body: dict[str, Any] = {"to": {"key_id": receiver.key_id, "name": to, "role": "investigator"}}
+        if reason:
+            body["reason"] = reason
+        return self.append(CUSTODY_RELEASED, self.signer(by), (self._case_subject(),), body, **overrides)
+
+    def accept(
+        self,
+        by: str,
+        release: int,
+        *,
+        entry_sha256: str | None = None,
+        **overrides: Any,
+    ) -> bytes:
+        """``custody.accepted`` by ``by`` citing entry ``release`` (and, unless given, its digest)."""
+        cited = entry_sha256 if entry_sha256 is not None else sha256_hex(self.entries[release])
+        body = {"release": {"sequence": release, "entry_sha256": cited}}
+        return self.append(CUSTODY_ACCEPTED, self.signer(by), (self._case_subject(),), body, **overrides)
+
+    def access(self, by: str, content: bytes, *, action: str = "export", **overrides: Any) -> bytes:
+        """``artifact.accessed``: ``by`` read the bytes of the artifact ``content`` out of the store."""
+        digest = sha256_hex(content)
+        body = {"artifact": {"sha256": digest}, "action": action}
+        return self.append(
+            ARTIFACT_ACCESSED,
+            self.signer(by),
+            (Subject(f"artifact:{digest[:16]}", digest),),
+            body,
+            **overrides,
+        )
+
+    def events(self) -> list[CustodyEvent]:
+        """The parsed events of every entry so far (signatures not checked)."""
+        return [_unverified_event(entry)[1] for entry in self.entries]
+
+    def entry_digests(self) -> list[str]:
+        return [sha256_hex(entry) for entry in self.entries]
+
     def record_artifact(self, name: str, content: bytes, **overrides: Any) -> bytes:
-        signer = self.signers.setdefault(name, fixed_signer(name))
+        signer = self.signer(name)
         digest = sha256_hex(content)
         body = {"artifact": {"digest": {"sha256": digest}, "size": len(content)}}
         return self.append(

@@ -270,3 +270,79 @@ def test_cosigned_entry_by_unknown_key_still_verifies() -> None:
     entries[2] = Envelope.from_bytes(entries[2]).add_signature(fixed_signer("mallory")).to_bytes()
     report, _ = verify(entries)
     assert report.ok
+
+
+# --- key revocation --------------------------------------------------------------------------------
+
+
+def revocation_ledger() -> LedgerBuilder:
+    """alice opens; bob and carol (a custodian) add themselves; bob records (entries 0-3)."""
+    builder = LedgerBuilder()
+    builder.open_case("alice")
+    builder.add_key("bob")
+    builder.add_key("carol", role="custodian")
+    builder.record_artifact("bob", b"before revocation")
+    return builder
+
+
+@pytest.mark.parametrize("revoker", ["bob", "carol"])
+def test_entry_signed_after_its_key_was_revoked(revoker: str) -> None:
+    builder = revocation_ledger()
+    builder.revoke_key("bob", signed_by=revoker)  # 4
+    builder.record_artifact("alice", b"others still sign")  # 5
+    builder.record_artifact("bob", b"after revocation")  # 6
+    report, _ = verify(builder.entries)
+    assert failed_checks(report) == {SIGNATURES}
+    (message,) = failures(report, SIGNATURES)
+    bob = fixed_signer("bob").key_id
+    assert message == (
+        f"entry 6 (artifact.recorded): signed by key {bob[:16]}... after its revocation at entry 4"
+    )
+
+
+def test_revocation_alone_is_valid() -> None:
+    builder = revocation_ledger()
+    builder.revoke_key("bob", signed_by="carol")
+    builder.record_artifact("carol", b"after revocation")
+    report, ledger = verify(builder.entries)
+    assert report.ok, report.to_dict()
+    assert fixed_signer("bob").key_id in ledger.keys  # still known: its earlier entries stay valid
+
+
+def test_revoked_key_cannot_introduce_itself_again() -> None:
+    builder = revocation_ledger()
+    builder.revoke_key("bob")  # 4
+    builder.add_key("bob")  # 5
+    builder.record_artifact("bob", b"after re-adding")  # 6
+    report, _ = verify(builder.entries)
+    assert [entry_number(m) for m in failures(report, SIGNATURES)] == [5, 6]
+    assert "after its revocation at entry 4" in failures(report, SIGNATURES)[0]
+
+
+def test_revocation_by_a_non_custodian_other_key_fails_and_has_no_effect() -> None:
+    builder = revocation_ledger()
+    builder.revoke_key("bob", signed_by="alice")  # 4: alice is an investigator
+    builder.record_artifact("bob", b"still allowed")  # 5
+    report, _ = verify(builder.entries)
+    assert failed_checks(report) == {SIGNATURES}
+    (message,) = failures(report, SIGNATURES)
+    assert message.startswith("entry 4 (key.revoked): only the key itself or a custodian may revoke it")
+    assert "investigator key" in message
+
+
+def test_revocation_of_a_key_the_ledger_never_introduced() -> None:
+    builder = revocation_ledger()
+    builder.revoke_key("mallory", signed_by="carol")  # 4
+    report, _ = verify(builder.entries)
+    assert failures(report, SIGNATURES) == ["entry 4 (key.revoked): names no key this ledger introduced"]
+
+
+def test_revocation_is_by_position_not_by_claimed_time() -> None:
+    builder = revocation_ledger()
+    builder.revoke_key("bob", signed_by="carol")  # 4
+    # Back-dating the entry does not help: it is still after the revocation in the log.
+    builder.record_artifact("bob", b"back-dated", time=builder.time_at(2))  # 5
+    report, _ = verify(builder.entries)
+    assert failed_checks(report) == {SIGNATURES, TIMES}
+    assert entry_number(failures(report, SIGNATURES)[0]) == 5
+    assert entry_number(failures(report, TIMES)[0]) == 5
