@@ -10,7 +10,9 @@ from custody_cli.log import echo_report
 
 
 @click.command("fsck")
-@click.option("--clean", is_flag=True, help="Remove temporary files left by interrupted writes.")
+@click.option(
+    "--clean", is_flag=True, help="Remove temporary files of interrupted writes (older than an hour)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_state
 def fsck_command(state: CliState, clean: bool, as_json: bool) -> None:

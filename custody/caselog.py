@@ -16,6 +16,7 @@ from sqlmodel import col, select
 
 from custody import db, merkle
 from custody.case_checkpoints import stored_root
+from custody.checkpoint import _unverified_checkpoint
 from custody.digests import sha256_hex
 from custody.errors import CustodyError, NotFoundError
 from custody.events import (
@@ -140,14 +141,14 @@ def verify_case_log(ws: Workspace, case_id: str) -> Report:
     report = Report(subject=f"case {case_id}")
     ledger = verify_ledger(case_id, raw, report)
     with db.transaction(ws.engine) as session:
-        notes = [
-            row.note
-            for row in session.exec(
+        checkpoint_rows = list(
+            session.exec(
                 select(db.CheckpointRow)
                 .where(db.CheckpointRow.case_id == case_id)
                 .order_by(col(db.CheckpointRow.size))
             ).all()
-        ]
+        )
+        notes = [row.note for row in checkpoint_rows]
         cosigners = [
             (actor.name, PublicKey.from_hex(actor.public_key))
             for actor in session.exec(select(db.ActorRow)).all()
@@ -179,7 +180,7 @@ def verify_case_log(ws: Workspace, case_id: str) -> Report:
         )
     _compare_nodes(stored_nodes, tree.nodes, nodes)
 
-    stored = report.add("stored entry digests match the entry bytes")
+    stored = report.add("the database's index columns match the signed bytes (entries, checkpoints)")
     for row in entries:
         observed = sha256_hex(row.entry)
         if observed != row.entry_sha256:
@@ -192,6 +193,17 @@ def verify_case_log(ws: Workspace, case_id: str) -> Report:
         artifacts = session.exec(select(db.ArtifactRow).where(db.ArtifactRow.case_id == case_id)).all()
     if case is not None and case.log_size != len(entries):
         stored.fail(f"case says the log has {case.log_size} entries, found {len(entries)}")
+    for number, checkpoint_row in enumerate(checkpoint_rows, 1):
+        try:
+            _, signed = _unverified_checkpoint(checkpoint_row.note)
+        except CustodyError:
+            continue  # the checkpoint check above already names it
+        if (checkpoint_row.size, checkpoint_row.root_hash) != (signed.size, signed.root_hash.hex()):
+            stored.fail(
+                f"checkpoint {number}: database says size {checkpoint_row.size} root "
+                f"{checkpoint_row.root_hash[:16]}..., the signed note says size {signed.size} "
+                f"root {signed.root_hash.hex()[:16]}..."
+            )
 
     blobs = report.add("every recorded artifact's bytes are stored and re-hash to their digest")
     for digest in sorted({a.digest for a in artifacts}):

@@ -54,7 +54,7 @@ def trace_custody(
         entry_digests: SHA-256 hex of each entry's bytes (an acceptance cites its release's).
         names: key id -> display name, for messages.
     """
-    names = names or {}
+    names = dict(names or {})
     result = Continuity()
     release: tuple[int, CustodyEvent] | None = None
     for index, event in enumerate(events):
@@ -66,6 +66,9 @@ def trace_custody(
         custodian = result.custodian
         if event.event_type == CUSTODY_RELEASED:
             receiver = _receiver(event)
+            to = event.body.get("to")
+            if receiver is not None and isinstance(to, dict) and isinstance(to.get("name"), str):
+                names.setdefault(receiver, to["name"])  # the receiver may not be introduced yet
             if event.actor != custodian:
                 result.findings.append(
                     f"entry {index}: released by {_short(event.actor, names)}, but the custodian was "

@@ -63,6 +63,9 @@ EVENT_TYPES = frozenset(
     }
 )
 
+AFTER_SEAL_EVENTS = frozenset({ARTIFACT_ACCESSED, CUSTODY_RELEASED, CUSTODY_ACCEPTED, KEY_ADDED})
+"""What a sealed case still records: reading evidence out and handing custody on."""
+
 COMMON_FIELDS = ("case", "sequence", "time", "actor")
 MAX_SEQUENCE = 2**53 - 1
 

@@ -1,15 +1,17 @@
 """``custody fsck``: check a workspace end to end: database vs blobs vs ledger vs checkpoints.
 
-Invariants: fsck only reads (``clean_temp=True`` removes interrupted uploads' temp files, which
-nothing references). Every case gets the full ``verify_case_log`` checklist; the store gets its
-own: every blob the database references exists and re-hashes; blobs nothing references and temp
-files left by an interrupted write are reported as notes, not failures (a killed ``record``
-leaves exactly these, and they are harmless).
+Invariants: fsck only reads (``clean_temp=True`` removes temp files of interrupted writes older
+than an hour, which nothing references and no running write still owns). Every case gets the full
+``verify_case_log`` checklist; the store gets its own: every blob the database references exists
+and re-hashes; blobs nothing references and temp files left by an interrupted write are reported
+as notes, not failures (a killed ``record`` leaves exactly these, and they are harmless).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlmodel import select
 
@@ -19,6 +21,8 @@ from custody.errors import CustodyError
 from custody.ledger_verify import Report
 from custody.tools import card_of
 from custody.workspace import Workspace
+
+TEMP_FILE_GRACE_SECONDS = 3600
 
 
 @dataclass
@@ -46,6 +50,13 @@ def referenced_digests(ws: Workspace) -> set[str]:
     return digests
 
 
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return time.time()  # finished meanwhile: treat as young
+
+
 def fsck(ws: Workspace, *, clean_temp: bool = False) -> FsckResult:
     result = FsckResult()
     with db.transaction(ws.engine) as session:
@@ -69,9 +80,14 @@ def fsck(ws: Workspace, *, clean_temp: bool = False) -> FsckResult:
         )
     stray = ws.store.stray_temp_files()
     if stray:
-        verb = "removed" if clean_temp else "found (remove with --clean)"
-        result.notes.append(f"{len(stray)} temporary file(s) of interrupted writes {verb}")
+        # A temp file this young may belong to a record still running: never pull it away.
+        cutoff = time.time() - TEMP_FILE_GRACE_SECONDS
+        old = [path for path in stray if _mtime(path) < cutoff]
         if clean_temp:
-            for path in stray:
+            for path in old:
                 path.unlink(missing_ok=True)
+            verb = f"removed {len(old)}; files younger than an hour may belong to a running write"
+        else:
+            verb = "remove those older than an hour with --clean"
+        result.notes.append(f"{len(stray)} temporary file(s) of interrupted or running writes ({verb})")
     return result

@@ -8,6 +8,9 @@ Invariants:
 - Before a key's first event in a case, the ledger gets a ``key.added`` entry introducing it,
   signed by that key itself (proof of possession); the case opener is introduced by
   ``case.opened`` at sequence 0.
+- A sealed case takes no new evidence or claims: only ``AFTER_SEAL_EVENTS`` (accesses, custody
+  transfers, the key.added that introduces their signer) may follow ``case.sealed``, because
+  evidence must stay readable, and every read logged, until the case ends in court.
 - The passphrase is asked before the transaction starts, so no lock is held while a human types.
 - Each append adds the entry's RFC 9162 leaf to the case's Merkle tree, storing only the complete
   subtrees it creates (``merkle.append_nodes``): O(log n) work and one read query per append,
@@ -26,7 +29,7 @@ from sqlmodel import Session, col, select
 from custody import db, merkle
 from custody.digests import sha256_hex
 from custody.errors import NotFoundError, PolicyError
-from custody.events import CASE_OPENED, KEY_ADDED, CustodyEvent, sign_event
+from custody.events import AFTER_SEAL_EVENTS, CASE_OPENED, KEY_ADDED, CustodyEvent, sign_event
 from custody.keys import PublicKey, Signer
 from custody.statement import Subject
 from custody.timeutil import format_rfc3339
@@ -69,6 +72,11 @@ class LedgerWriter:
         self, event_type: str, subjects: Sequence[Subject], body: Mapping[str, Any]
     ) -> db.LedgerEntryRow:
         """Sign and append one event; returns its stored row."""
+        if self.case.sealed_at is not None and event_type not in AFTER_SEAL_EVENTS:
+            raise PolicyError(
+                f"case {self.case.id} was sealed at {self.case.sealed_at}: it takes no new evidence or "
+                f"claims ({event_type}); only accesses and custody transfers are still recorded"
+            )
         if event_type not in (KEY_ADDED, CASE_OPENED):
             self._ensure_key_introduced()
         return self._append(event_type, subjects, body)
@@ -182,8 +190,6 @@ def ledger_writer(ws: Workspace, case_id: str, actor: db.ActorRow, signer: Signe
     appended commits together when the block ends, or nothing does."""
     with db.transaction(ws.engine) as session:
         case = db.lock_case(session, case_id)
-        if case.sealed_at is not None:
-            raise PolicyError(f"case {case_id} was sealed at {case.sealed_at}; it takes no new entries")
         # Re-read the actor under the lock: a revocation committed meanwhile must win.
         current = session.get(db.ActorRow, actor.key_id)
         if current is None:

@@ -19,7 +19,15 @@ from custody.checkpoint import Checkpoint, SignedNote, verify_note
 from custody.continuity import Continuity, trace_custody
 from custody.digests import sha256_hex
 from custody.errors import CustodyError
-from custody.events import CASE_OPENED, KEY_ADDED, KEY_REVOKED, CustodyEvent, _unverified_event
+from custody.events import (
+    AFTER_SEAL_EVENTS,
+    CASE_OPENED,
+    CASE_SEALED,
+    KEY_ADDED,
+    KEY_REVOKED,
+    CustodyEvent,
+    _unverified_event,
+)
 from custody.keys import PublicKey
 from custody.timeutil import parse_rfc3339
 
@@ -100,6 +108,7 @@ def verify_ledger(case_id: str, entries: Sequence[bytes], report: Report) -> Ver
             parsed.append(None)
             events.append(None)
 
+    sealed_at: int | None = None
     for index, item in enumerate(parsed):
         if item is None:
             continue
@@ -111,6 +120,13 @@ def verify_ledger(case_id: str, entries: Sequence[bytes], report: Report) -> Ver
         if index > 0 and event.event_type == CASE_OPENED:
             # A later case.opened would introduce a key of its own choosing.
             order.fail(f"entry {index}: case.opened may only be entry 0")
+        if sealed_at is not None and event.event_type not in AFTER_SEAL_EVENTS:
+            order.fail(
+                f"entry {index}: {event.event_type} after the case was sealed at entry {sealed_at} "
+                "(only accesses and custody transfers may follow)"
+            )
+        if event.event_type == CASE_SEALED and sealed_at is None:
+            sealed_at = index
     if not entries:
         order.fail("the ledger has no entries (expected case.opened at sequence 0)")
     elif parsed[0] is not None and parsed[0][1].event_type != CASE_OPENED:
@@ -163,7 +179,7 @@ def verify_ledger(case_id: str, entries: Sequence[bytes], report: Report) -> Ver
             elif target != event.actor and keys[event.actor].get("role") != "custodian":
                 signatures.fail(
                     f"entry {index} (key.revoked): only the key itself or a custodian may revoke it; "
-                    f"signed by a {keys[event.actor].get('role')} key"
+                    f"signed by a key whose role is {keys[event.actor].get('role')}"
                 )
             else:
                 revoked[target] = index

@@ -191,7 +191,7 @@ def record_files(
         if case is None:
             raise NotFoundError(f"no case {case_id!r} in this workspace", hint="see 'custody case list'")
         if case.sealed_at is not None:
-            raise PolicyError(f"case {case_id} was sealed at {case.sealed_at}; it takes no new entries")
+            raise PolicyError(f"case {case_id} was sealed at {case.sealed_at}: it takes no new evidence")
         run = load_open_run(session, case_id, options.run) if options.run else None
         if tool_spec is None and run is None:
             raise FormatError("name the tool that produced the files (--tool NAME) or a --run")

@@ -8,8 +8,8 @@ Invariants:
   recorded as ``artifact.accessed`` before the bytes leave, and only after they re-hash to their
   digest. An access by someone who is not the custodian is recorded truthfully (and flagged by
   verification), not hidden.
-- A sealed case takes no further entries; sealing signs a final checkpoint in the same
-  transaction.
+- A sealed case takes no new evidence or claims (see ``events.AFTER_SEAL_EVENTS``); sealing
+  signs a checkpoint in the same transaction.
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def revoke_key(
             raise PolicyError(f"key {name!r} was already revoked at {target.revoked_at}")
         if target.key_id != actor.key_id and actor.role != "custodian":
             raise PolicyError(
-                f"only {name} or a custodian may revoke {name}'s key; {actor.name} is a {actor.role}"
+                f"only {name} or a custodian may revoke {name}'s key; {actor.name}'s role is {actor.role}"
             )
         # Sealed cases take no entries; every signature in them predates this revocation.
         cases = list(

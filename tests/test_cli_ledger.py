@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -225,10 +227,15 @@ def test_fsck_notes_cleaning_and_corruption(ready: Cli) -> None:
     assert (clean["valid"], clean["notes"]) == (True, [])
     stray = cli.cwd / ".custody" / "blobs" / "tmp" / "incoming-xyz"
     stray.write_bytes(b"half a capture")
+    an_hour_ago = time.time() - 3601
+    os.utime(stray, (an_hour_ago, an_hour_ago))  # a younger one may belong to a running record
     noted = cli.ok("fsck")
-    assert "Note: 1 temporary file(s) of interrupted writes found (remove with --clean)" in noted.out
+    assert (
+        "Note: 1 temporary file(s) of interrupted or running writes "
+        "(remove those older than an hour with --clean)" in noted.out
+    )
     assert noted.out.rstrip().endswith("Workspace: CONSISTENT")
-    assert "removed" in cli.ok("fsck", "--clean").out
+    assert "(removed 1;" in cli.ok("fsck", "--clean").out
     assert not stray.exists()
 
     blob = cli.cwd / ".custody" / "blobs" / "sha256" / AD_DIGEST[:2] / AD_DIGEST

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,12 +80,19 @@ def test_orphan_blobs_and_temp_files_are_notes_not_failures(recorded: tuple[Work
     assert len(result.notes) == 2
     assert result.notes[0].startswith("1 stored blob(s) referenced by no record")
     assert orphan[:16] in result.notes[0]
-    assert result.notes[1] == "1 temporary file(s) of interrupted writes found (remove with --clean)"
+    assert result.notes[1] == (
+        "1 temporary file(s) of interrupted or running writes (remove those older than an hour with --clean)"
+    )
     assert stray.exists()  # fsck only reads unless asked to clean
 
+    young = fsck(ws, clean_temp=True)  # a fresh temp file may belong to a record still running
+    assert young.notes[1].startswith("1 temporary file(s) of interrupted or running writes (removed 0;")
+    assert stray.exists()
+    an_hour_ago = time.time() - 3601
+    os.utime(stray, (an_hour_ago, an_hour_ago))
     cleaned = fsck(ws, clean_temp=True)
     assert cleaned.ok
-    assert cleaned.notes[1] == "1 temporary file(s) of interrupted writes removed"
+    assert cleaned.notes[1].startswith("1 temporary file(s) of interrupted or running writes (removed 1;")
     assert not stray.exists()
     assert ws.store.exists(orphan)  # blobs are never removed: only temp files are
 

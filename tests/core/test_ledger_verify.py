@@ -10,7 +10,7 @@ from ledger_builder import CASE_ID, LedgerBuilder, fixed_signer, key_description
 
 from custody.canonical import canonical_bytes
 from custody.envelope import Envelope
-from custody.events import ARTIFACT_RECORDED, CASE_OPENED, KEY_ADDED
+from custody.events import ARTIFACT_RECORDED, CASE_OPENED, CASE_SEALED, KEY_ADDED
 from custody.ledger_verify import Report, VerifiedLedger, verify_ledger
 from custody.statement import Subject
 
@@ -327,7 +327,7 @@ def test_revocation_by_a_non_custodian_other_key_fails_and_has_no_effect() -> No
     assert failed_checks(report) == {SIGNATURES}
     (message,) = failures(report, SIGNATURES)
     assert message.startswith("entry 4 (key.revoked): only the key itself or a custodian may revoke it")
-    assert "investigator key" in message
+    assert "whose role is investigator" in message
 
 
 def test_revocation_of_a_key_the_ledger_never_introduced() -> None:
@@ -346,3 +346,24 @@ def test_revocation_is_by_position_not_by_claimed_time() -> None:
     assert failed_checks(report) == {SIGNATURES, TIMES}
     assert entry_number(failures(report, SIGNATURES)[0]) == 5
     assert entry_number(failures(report, TIMES)[0]) == 5
+
+
+def _seal(builder: LedgerBuilder, by: str = "alice") -> None:
+    body = {"size": builder.next_sequence, "root": "00" * 32}
+    builder.append(CASE_SEALED, builder.signer(by), (builder._case_subject(),), body)
+
+
+def test_after_a_seal_only_accesses_and_transfers_may_follow() -> None:
+    builder = small_ledger()
+    _seal(builder)
+    builder.access("alice", b"first capture")
+    builder.release("alice", "bob")
+    builder.accept("bob", builder.next_sequence - 1)
+    assert verify(builder.entries)[0].ok
+    builder.record_artifact("bob", b"late evidence")
+    report, _ = verify(builder.entries)
+    order = report.checks[1]
+    assert order.failures == [
+        f"entry {len(builder.entries) - 1}: artifact.recorded after the case was sealed at entry 5 "
+        "(only accesses and custody transfers may follow)"
+    ]
