@@ -13,7 +13,20 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from custody import __version__
 from custody.errors import CustodyError
-from custody_cli import cases, checkpoints, demo, fsck, keys, log, record, runs, tools, transfers, workspace
+from custody_cli import (
+    cases,
+    checkpoints,
+    demo,
+    fsck,
+    imports,
+    keys,
+    log,
+    record,
+    runs,
+    tools,
+    transfers,
+    workspace,
+)
 from custody_cli.context import CliState
 
 
@@ -77,7 +90,20 @@ def cli(ctx: click.Context, workspace: Path | None, actor: str | None, debug: bo
     ctx.obj = CliState(workspace=workspace, actor=actor, debug=debug)
 
 
-for _module in (workspace, keys, cases, tools, runs, record, log, transfers, checkpoints, fsck, demo):
+for _module in (
+    workspace,
+    keys,
+    cases,
+    tools,
+    runs,
+    record,
+    imports,
+    log,
+    transfers,
+    checkpoints,
+    fsck,
+    demo,
+):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -21,6 +21,7 @@ from custody.digests import sha256_hex
 from custody.errors import CustodyError, NotFoundError
 from custody.events import (
     ARTIFACT_ACCESSED,
+    ARTIFACT_DERIVED,
     ARTIFACT_RECORDED,
     CASE_OPENED,
     CASE_SEALED,
@@ -87,6 +88,7 @@ def _accessed_summary(body: Mapping[str, Any]) -> str:
 
 _SUMMARIES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     ARTIFACT_RECORDED: _artifact_summary,
+    ARTIFACT_DERIVED: _artifact_summary,
     CUSTODY_RELEASED: _released_summary,
     CUSTODY_ACCEPTED: lambda body: f"accepts the release at entry {body['release'].get('sequence')}",
     ARTIFACT_ACCESSED: _accessed_summary,

@@ -142,6 +142,16 @@ class CheckpointRow(SQLModel, table=True):
     note: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
+class TranscriptSaltsRow(SQLModel, table=True):
+    """The secret salts of an imported transcript's per-line commitments (never disclosed whole:
+    a redacted copy reveals only the salts of the lines it shows)."""
+
+    __tablename__ = "transcript_salts"
+    case_id: str = Field(primary_key=True, foreign_key="case_record.id")
+    digest: str = Field(primary_key=True)  # the transcript's sha256
+    salts: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # 32 bytes per line
+
+
 class BlobRow(SQLModel, table=True):
     """A blob kept in the database (team deployments without a shared file system)."""
 

@@ -243,6 +243,9 @@ class Provenance:
     captured_at: str | None = None
     run: str | None = None
     note: str | None = None
+    details: Mapping[str, Any] | None = None
+    """Source-specific signed facts (a transcript's commitment root and findings, a WARC record's
+    URI and headers...); canonical JSON, validated by the importer that writes it."""
 
     def __post_init__(self) -> None:
         check_sha256_hex(self.digest, what="artifact digest")
@@ -270,6 +273,10 @@ class Provenance:
             object.__setattr__(self, "captured_at", normalise_rfc3339(self.captured_at, what="captured-at"))
         _optional_text(self.run, what="run id", limit=64)
         _optional_text(self.note, what="note")
+        if self.details is not None:
+            if not isinstance(self.details, Mapping):
+                raise FormatError(f"artifact details must be an object, got {type(self.details).__name__}")
+            canonical_bytes(dict(self.details))  # fail now, not when signing
 
     def to_dict(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -296,6 +303,7 @@ class Provenance:
             "captured_at": self.captured_at,
             "run": self.run,
             "note": self.note,
+            "details": dict(self.details) if self.details is not None else None,
         }
         document.update(_drop_none(optional))
         return document
@@ -321,6 +329,7 @@ class Provenance:
                 captured_at=document.get("captured_at"),
                 run=document.get("run"),
                 note=document.get("note"),
+                details=document.get("details"),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise FormatError(f"artifact provenance is missing or has a malformed field: {exc}") from exc

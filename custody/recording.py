@@ -30,7 +30,7 @@ from custody.errors import (
 )
 from custody.events import ARTIFACT_RECORDED, _unverified_event, verify_entry
 from custody.keys import PublicKey
-from custody.ledger import ledger_writer, unlock_actor
+from custody.ledger import LedgerWriter, ledger_writer, unlock_actor
 from custody.models import (
     HIL,
     ArtifactRole,
@@ -246,42 +246,48 @@ def record_files(
     with ledger_writer(ws, case_id, actor, signer) as writer:
         ensure_tool_in_case(writer, tool)
         for path, provenance in records:
-            key = provenance.provenance_digest
-            existing = writer.session.exec(
-                select(db.ArtifactRow).where(
-                    db.ArtifactRow.case_id == case_id, db.ArtifactRow.provenance_digest == key
-                )
-            ).first()
-            if existing is not None:
-                outcomes.append(
-                    RecordOutcome(path, provenance.digest, provenance.size, existing.sequence, True)
-                )
-                continue
-            row = writer.append(
-                ARTIFACT_RECORDED,
-                [Subject(provenance.name or provenance.digest, provenance.digest)],
-                provenance.to_dict(),
-            )
-            writer.session.add(
-                db.ArtifactRow(
-                    case_id=case_id,
-                    digest=provenance.digest,
-                    size=provenance.size,
-                    media_type=provenance.media_type,
-                    name=provenance.name or "",
-                    origin=provenance.origin.value,
-                    role=provenance.role.value,
-                    hil_level=provenance.hil.level.value,
-                    tool_id=tool.id,
-                    run_id=provenance.run,
-                    provenance_digest=key,
-                    sequence=row.sequence,
-                    recorded_at=row.time,
-                )
-            )
-            writer.session.flush()  # a second identical file in this call is now a duplicate
-            outcomes.append(RecordOutcome(path, provenance.digest, provenance.size, row.sequence, False))
+            sequence, duplicate = append_artifact_record(writer, provenance, tool)
+            outcomes.append(RecordOutcome(path, provenance.digest, provenance.size, sequence, duplicate))
     return outcomes
+
+
+def append_artifact_record(
+    writer: LedgerWriter, provenance: Provenance, tool: db.ToolRow, *, event_type: str = ARTIFACT_RECORDED
+) -> tuple[int, bool]:
+    """Append one signed artifact record (``artifact.recorded``, or ``artifact.derived`` for what
+    custody itself derives) and index it, unless the same provenance is already recorded in the
+    case. Returns (sequence of the record, whether it was a duplicate)."""
+    assert tool.id is not None
+    key = provenance.provenance_digest
+    existing = writer.session.exec(
+        select(db.ArtifactRow).where(
+            db.ArtifactRow.case_id == writer.case.id, db.ArtifactRow.provenance_digest == key
+        )
+    ).first()
+    if existing is not None:
+        return existing.sequence, True
+    row = writer.append(
+        event_type, [Subject(provenance.name or provenance.digest, provenance.digest)], provenance.to_dict()
+    )
+    writer.session.add(
+        db.ArtifactRow(
+            case_id=writer.case.id,
+            digest=provenance.digest,
+            size=provenance.size,
+            media_type=provenance.media_type,
+            name=provenance.name or "",
+            origin=provenance.origin.value,
+            role=provenance.role.value,
+            hil_level=provenance.hil.level.value,
+            tool_id=tool.id,
+            run_id=provenance.run,
+            provenance_digest=key,
+            sequence=row.sequence,
+            recorded_at=row.time,
+        )
+    )
+    writer.session.flush()  # a second identical record in this transaction is now a duplicate
+    return row.sequence, False
 
 
 @dataclass(frozen=True)

@@ -203,6 +203,7 @@ class Workspace:
         try:
             db.create_schema(workspace.engine)
             record_kind(workspace.engine, blob_store)
+            workspace._store = open_blob_store(workspace.engine, workspace.custody_dir / "blobs")
             ensure_log_key(workspace.engine, workspace.passphrase_callback)
         except BaseException:
             workspace.close()
@@ -231,6 +232,8 @@ class Workspace:
             root, config, passphrase_callback=passphrase_callback, clock=clock, database_url=database_url
         )
         db.check_schema(workspace.engine)
+        # Resolved now, never lazily inside a transaction (SQLite would wait on its own lock).
+        workspace._store = open_blob_store(workspace.engine, workspace.custody_dir / "blobs")
         return workspace
 
     def close(self) -> None:
