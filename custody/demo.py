@@ -16,8 +16,10 @@ from custody.actors import create_key
 from custody.case_checkpoints import cosign_checkpoint, sign_case_checkpoint
 from custody.caselog import log_lines, verify_case_log
 from custody.cases import get_case, open_case
+from custody.importers.chat import import_chat
 from custody.models import Source
 from custody.recording import RecordOptions, record_files, show_artifact
+from custody.redaction import check_redaction, redact_transcript
 from custody.resources import sample_case_dir, templates_dir
 from custody.runs import end_run, start_run
 from custody.tools import register_tool
@@ -38,7 +40,9 @@ class DemoResult:
 
 def run_demo(out_dir: Path | None, emit: Callable[[str], None]) -> DemoResult:
     """Run the scenario in ``out_dir`` (a new temporary folder if None); ``emit`` prints a line."""
-    root = (out_dir or Path(tempfile.mkdtemp(prefix="custody-demo-"))) / "workspace"
+    out_root = out_dir or Path(tempfile.mkdtemp(prefix="custody-demo-"))
+    out_root.mkdir(parents=True, exist_ok=True)
+    root = out_root / "workspace"
     sample = sample_case_dir("op-lantern")
     cards = templates_dir() / "toolcards"
 
@@ -92,21 +96,18 @@ def run_demo(out_dir: Path | None, emit: Callable[[str], None]) -> DemoResult:
         run = start_run(ws, CASE_ID, "lantern-decoy", hil_configured="HIL2_APPROVED", supervisor="cole")
         emit(f"    {run.id}")
 
-        step(f"custody record conversation-0001.jsonl --run {run.id} --origin mixed --approved-by ana")
-        conversation = record_files(
-            ws,
-            CASE_ID,
-            [sample / "conversation-0001.jsonl"],
-            tool_spec=None,
-            options=RecordOptions(
-                run=run.id,
-                origin="mixed",
-                approved_by="ana",
-                source=Source(platform="classifieds-messaging", account="user_7781"),
-                captured_at="2026-06-04T19:06:31Z",
-            ),
-        )[0]
-        emit(f"    recorded sha256:{conversation.digest} as entry {conversation.sequence}")
+        step(f"custody import chat sample_cases/op-lantern/conversations --case {CASE_ID} --run {run.id}")
+        imported = import_chat(ws, CASE_ID, sample / "conversations", run_id=run.id)
+        for result in imported:
+            raised = ", ".join(
+                f"{topic} by {who}"
+                for topic in ("payment", "sex", "age")
+                if (who := result.analysis.first_raised_by(topic))
+            )
+            emit(
+                f"    {result.path.name}: {result.messages} messages, {result.findings} finding(s); "
+                f"first raised (assisted): {raised or 'nothing'}"
+            )
         step(f"custody run end {run.id}")
         end_run(ws, CASE_ID, run.id)
 
@@ -136,6 +137,26 @@ def run_demo(out_dir: Path | None, emit: Callable[[str], None]) -> DemoResult:
         )[0]
         assert again.duplicate, "recording the same provenance twice must be a no-op"
         emit(f"    unchanged: already recorded as entry {again.sequence}")
+
+        bot_first = next(r for r in imported if r.analysis.first_raised_by("payment") == "decoy")
+        redacted = out_root / f"{bot_first.path.stem}.redacted.json"
+        step(
+            f"custody redact {bot_first.digest[:12]} --case {CASE_ID} --keep-speaker decoy "
+            f"--reason ... -o {redacted.name}"
+        )
+        redaction = redact_transcript(
+            ws,
+            CASE_ID,
+            bot_first.digest,
+            redacted,
+            reason="the counterpart's messages hold third-party personal data",
+            speakers=["decoy"],
+        )
+        verified = check_redaction(ws, CASE_ID, redacted)
+        emit(
+            f"    {redaction.shown} line(s) shown, {redaction.withheld} withheld; verifies against the "
+            f"signed commitment root {verified.root.hex()[:16]}..."
+        )
 
         step(f"custody show {translation.digest[:12]}")
         view = show_artifact(ws, translation.digest, case_id=CASE_ID)[0]
@@ -170,6 +191,7 @@ def run_demo(out_dir: Path | None, emit: Callable[[str], None]) -> DemoResult:
         report = verify_case_log(ws, CASE_ID)
         for check in report.checks:
             emit(f"    {check.number}. [{'OK' if check.ok else 'FAIL'}] {check.title}")
+        emit(f"Redacted transcript: {redacted.resolve()}")
         emit(f"Workspace: {root.resolve()}")
         emit(f"Try: custody --workspace {root.resolve()} log {CASE_ID} --verify")
         return DemoResult(root, CASE_ID, len(lines), report.ok)

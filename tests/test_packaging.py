@@ -55,7 +55,8 @@ def test_wheel_contains_the_cli_package_and_data(wheel: Path) -> None:
     assert not any(name.startswith("cli/") for name in names), "cli must not install as a bare 'cli' module"
     assert "custody_templates/toolcards/decoy-chatbot.yaml" in names
     assert "custody_templates/toolcards/decoy-chatbot/system-prompt.txt" in names
-    assert "custody_sample_cases/op-lantern/conversation-0001.jsonl" in names
+    assert "custody_sample_cases/op-lantern/conversations/conv-0001.jsonl" in names
+    assert "custody_templates/terms/payment.yaml" in names
     assert not any("/tests/" in name or name.startswith("tests/") for name in names)
 
 
