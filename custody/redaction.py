@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlmodel import select
 
@@ -21,7 +22,6 @@ from custody import db
 from custody.commitments import (
     RedactedTranscript,
     VerifiedRedaction,
-    keep_seqs,
     keep_speakers,
     redact,
     verify_redacted,
@@ -79,41 +79,59 @@ def redact_transcript(
             raise NotFoundError(f"{full[:16]}... in case {case_id} is not an imported transcript")
         transcript = parse_transcript(ws.store.read_bytes(full), name=row.name)
         salts = stored_salts(session, case_id, full, len(transcript.lines))
-    selection = keep_seqs(seqs) if seqs else keep_speakers(speakers)
+    # Seqs as a collection (not keep_seqs): redact() then refuses a seq the transcript lacks.
+    selection = set(seqs) if seqs else keep_speakers(speakers)
     document = redact(transcript, salts, selection, reason=reason).to_bytes()
     verified = verify_redacted(document, _signed_root(ws, case_id, full))
     tool = register_tool(ws, templates_dir() / "toolcards" / "custody-redaction.yaml").tool
     stored = ws.store.put_bytes(document)
-    with ledger_writer(ws, case_id, actor, signer) as writer:
-        ensure_tool_in_case(writer, tool)
-        what = (
-            f"messages {', '.join(map(str, sorted(seqs)))}"
-            if seqs
-            else f"speakers {', '.join(sorted(speakers))}"
-        )
-        provenance = Provenance(
-            digest=stored.digest,
-            size=stored.size,
-            media_type=REDACTED_MEDIA_TYPE,
-            name=f"{Path(row.name).stem}.redacted.json",
-            origin=Origin.MIXED,
-            role=ArtifactRole.DERIVATIVE,
-            hil=HumanInvolvement(HIL.HIL0_MANUAL, HILFunction.DECIDE),
-            tool=ToolRef(tool.name, tool.version, tool.card_digest),
-            operator=actor.name,
-            derived_from=(full,),
-            transformation=f"redaction showing {what}",
-            details={
-                "kind": "redacted-transcript",
-                "reason": reason,
-                "shown_lines": len(verified.shown),
-                "withheld_lines": len(verified.withheld),
-            },
-        )
-        sequence, _ = append_artifact_record(writer, provenance, tool, event_type=ARTIFACT_DERIVED)
-    with output.open("xb") as out:
+    # Create the file before recording: a redaction is never recorded without its file.
+    out = _create_output(output)
+    try:
+        with ledger_writer(ws, case_id, actor, signer) as writer:
+            ensure_tool_in_case(writer, tool)
+            what = (
+                f"messages {', '.join(map(str, sorted(set(seqs))))}"
+                if seqs
+                else f"speakers {', '.join(sorted(speakers))}"
+            )
+            provenance = Provenance(
+                digest=stored.digest,
+                size=stored.size,
+                media_type=REDACTED_MEDIA_TYPE,
+                name=f"{Path(row.name).stem}.redacted.json",
+                origin=Origin.MIXED,
+                role=ArtifactRole.DERIVATIVE,
+                hil=HumanInvolvement(HIL.HIL0_MANUAL, HILFunction.DECIDE),
+                tool=ToolRef(tool.name, tool.version, tool.card_digest),
+                operator=actor.name,
+                derived_from=(full,),
+                transformation=f"redaction showing {what}",
+                details={
+                    "kind": "redacted-transcript",
+                    "reason": reason,
+                    "shown_lines": len(verified.shown),
+                    "withheld_lines": len(verified.withheld),
+                },
+            )
+            sequence, _ = append_artifact_record(writer, provenance, tool, event_type=ARTIFACT_DERIVED)
+    except BaseException:
+        out.close()
+        output.unlink(missing_ok=True)
+        raise
+    with out:
         out.write(document)
     return Redaction(stored.digest, sequence, len(verified.shown), len(verified.withheld))
+
+
+def _create_output(output: Path) -> BinaryIO:
+    """Create ``output`` exclusively (never replacing a file), or raise ``InputFileError``."""
+    try:
+        return output.open("xb")
+    except FileExistsError as exc:
+        raise InputFileError(f"{output} already exists; custody never overwrites a file") from exc
+    except OSError as exc:
+        raise InputFileError(f"cannot create {output}: {exc.strerror or exc}") from exc
 
 
 def _signed_record(ws: Workspace, case_id: str, digest: str) -> ArtifactView:

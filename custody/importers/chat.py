@@ -193,6 +193,10 @@ def import_chat(
             tool = resolve_tool(session, spec)
             if tool.kind != "decoy_chatbot":
                 raise PolicyError(f"{file}: tool {tool.name} is a {tool.kind}, not a decoy_chatbot")
+            if run is not None and run.tool_id != tool.id:
+                raise PolicyError(
+                    f"run {run.id} is a run of another tool; records in a run come from its tool"
+                )
             tools[file] = tool
 
     prepared = []
