@@ -7,13 +7,16 @@ from pathlib import Path
 import click
 
 from custody.importers.chat import import_chat
+from custody.importers.web import import_warc
+from custody.models import HIL
+from custody.recording import RecordOptions
 from custody.redaction import check_redaction, lineage, redact_transcript
 from custody_cli.context import CliState, pass_state
 
 
 @click.group("import")
 def import_group() -> None:
-    """Bulk importers: decoy-chatbot transcripts (more sources follow)."""
+    """Bulk importers: decoy-chatbot transcripts and web captures (WARC/WACZ)."""
 
 
 @import_group.command("chat")
@@ -56,6 +59,49 @@ def import_chat_command(
         click.echo(f"           first raised (assisted, to confirm): {first or 'nothing'}")
     new = sum(not r.duplicate for r in results)
     click.echo(f"{new} transcript(s) imported, {len(results) - new} already present")
+
+
+@import_group.command("warc")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--case", "case_id", required=True, metavar="ID")
+@click.option(
+    "--tool", "tool_spec", required=True, metavar="NAME[@VERSION]", help="The capture tool (e.g. adscraper)."
+)
+@click.option("--run", "run_id", metavar="RUN", help="The run the capture belongs to.")
+@click.option(
+    "--hil",
+    type=click.Choice([level.value for level in HIL]),
+    help="Default: the run's, else the tool card's.",
+)
+@pass_state
+def import_warc_command(
+    state: CliState, path: Path, case_id: str, tool_spec: str, run_id: str | None, hil: str | None
+) -> None:
+    """Import a web capture: a WARC (.warc, .warc.gz) or WACZ file.
+
+    The capture file is recorded unchanged as the original. Each HTTP response payload and each
+    resource record (screenshots...) becomes a byte-identical derivative naming its WARC record,
+    with target URI, WARC-Date, HTTP status and headers and the linked request; payload digests
+    are checked against WARC-Payload-Digest. TLS certificate records and findings are signed
+    into the capture's record. All or nothing; importing the same file again adds nothing.
+    """
+    with state.open_workspace() as ws:
+        result = import_warc(
+            ws,
+            case_id,
+            path,
+            tool_spec=tool_spec,
+            run_id=run_id,
+            options=RecordOptions(hil=hil),
+            actor_name=state.actor,
+        )
+    if result.duplicate:
+        click.echo(f"unchanged  {path}: already imported (entry {result.sequence})")
+        return
+    click.echo(
+        f"imported   {path}: entry {result.sequence}, sha256:{result.digest[:16]}..., "
+        f"{result.payloads} payload(s), {result.findings} finding(s)"
+    )
 
 
 @click.command("redact")

@@ -136,6 +136,20 @@ def _hil_level(options: RecordOptions, run: db.RunRow | None, tool: db.ToolRow) 
     )
 
 
+def involvement(
+    options: RecordOptions, run: db.RunRow | None, tool: db.ToolRow, role: ArtifactRole, origin: Origin
+) -> HumanInvolvement:
+    """The HIL of a record: level from the options, the run or the tool card (never guessed),
+    function from the options or the kind of record, the run's supervisor when none is named."""
+    return HumanInvolvement(
+        level=_hil_level(options, run, tool),
+        function=_default_function(options, role, origin),
+        approved_by=options.approved_by,
+        supervised_by=options.supervised_by or (run.supervisor if run else None),
+        reviewed_by=options.reviewed_by,
+    )
+
+
 def resolve_artifact_digest(session: Session, case_id: str, prefix: str) -> str:
     """A full digest from a digest or an unambiguous prefix (at least 8 hex digits) in a case."""
     text = prefix.strip().lower().removeprefix("sha256:")
@@ -203,13 +217,7 @@ def record_files(
         parents = tuple(resolve_artifact_digest(session, case_id, p) for p in options.derived_from)
     role = _default_role(options)
     origin = _default_origin(options, role)
-    hil = HumanInvolvement(
-        level=_hil_level(options, run, tool),
-        function=_default_function(options, role, origin),
-        approved_by=options.approved_by,
-        supervised_by=options.supervised_by or (run.supervisor if run else None),
-        reviewed_by=options.reviewed_by,
-    )
+    hil = involvement(options, run, tool, role, origin)
     template = Provenance(
         digest=_PLACEHOLDER_DIGEST,
         size=0,

@@ -1,0 +1,201 @@
+"""``custody import warc``: web captures in WARC or WACZ (``custody.warc`` parses them).
+
+The capture file itself is recorded unchanged as the evidentiary original (Berkeley Protocol: keep
+the capture close to its original format). Every HTTP response payload and every ``resource``
+record (screenshots...) is recorded as a byte-identical extract of it: a derivative naming the
+WARC record id and offsets, with the target URI, WARC-Date, HTTP status and headers, the linked
+request and the checked payload digest signed into its details. Certificate records and the
+parser's findings are signed into the capture's own record.
+
+Invariants: the whole file is parsed and every digest checked before any entry is written; all
+entries of one import are appended in one transaction; a capture whose bytes are already imported
+into the case is skipped. Payloads are stored while the file is read (one pass); if parsing then
+fails, they remain only as unreferenced blobs (``fsck`` notes them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+from sqlmodel import select
+
+from custody import db
+from custody.errors import InputFileError, IntegrityError, NotFoundError, PolicyError
+from custody.ledger import ledger_writer, unlock_actor
+from custody.models import ArtifactRole, Origin, Provenance, Source, ToolRef
+from custody.recording import RecordOptions, append_artifact_record, guess_media_type, involvement
+from custody.runs import load_open_run
+from custody.store import StoredBlob
+from custody.tools import ensure_tool_in_case, resolve_tool
+from custody.warc import RecordHead, WarcCapture, WarcResource, WarcResponse, read_wacz, read_warc
+from custody.workspace import Workspace
+
+WARC_MEDIA_TYPE = "application/warc"
+WACZ_MEDIA_TYPE = "application/wacz"
+
+
+@dataclass(frozen=True)
+class ImportedCapture:
+    digest: str
+    sequence: int
+    payloads: int
+    findings: int
+    duplicate: bool
+
+
+def _payload_name(index: int, uri: str | None, media_type: str | None) -> str:
+    tail = PurePosixPath(urlsplit(uri or "").path).name if uri else ""
+    stem = tail or "index"
+    if media_type and "." not in stem:
+        suffix = {
+            "text/html": ".html",
+            "image/png": ".png",
+            "image/jpeg": ".jpg",
+            "application/json": ".json",
+        }
+        stem += suffix.get(media_type.split(";")[0].strip(), "")
+    return f"{index:05d}-{stem}"[:200]
+
+
+def import_warc(
+    ws: Workspace,
+    case_id: str,
+    path: Path,
+    *,
+    tool_spec: str,
+    run_id: str | None = None,
+    options: RecordOptions | None = None,
+    actor_name: str | None = None,
+) -> ImportedCapture:
+    """Import one WARC (``.warc``, ``.warc.gz``) or WACZ file; ``options`` may set the HIL level
+    and operator (the other claims come from the capture itself)."""
+    options = options or RecordOptions()
+    if path.is_symlink() or not path.is_file():
+        raise InputFileError(f"capture file not found (or not a regular file): {path}")
+    actor, signer = unlock_actor(ws, actor_name)
+    with db.transaction(ws.engine) as session:
+        case = session.get(db.CaseRow, case_id)
+        if case is None:
+            raise NotFoundError(f"no case {case_id!r} in this workspace", hint="see 'custody case list'")
+        if case.sealed_at is not None:
+            raise PolicyError(f"case {case_id} was sealed at {case.sealed_at}: it takes no new evidence")
+        run = load_open_run(session, case_id, run_id) if run_id else None
+        tool = resolve_tool(session, tool_spec)
+        if run is not None and run.tool_id != tool.id:
+            raise PolicyError(f"run {run.id} is a run of another tool; records in a run come from its tool")
+
+    stored: dict[tuple[str, str], StoredBlob] = {}
+
+    def sink(head: RecordHead, stream: BinaryIO) -> None:
+        stored[(head.source, head.record_id)] = ws.store.put_stream(stream)
+
+    is_wacz = path.suffix.lower() == ".wacz"
+    try:
+        with path.open("rb") as stream:
+            if is_wacz:
+                wacz = read_wacz(stream, name=str(path), payload_sink=sink)
+                captures: Sequence[WarcCapture] = wacz.captures
+                findings = len(wacz.findings) + sum(len(c.findings) for c in captures)
+            else:
+                capture = read_warc(stream, name=str(path), payload_sink=sink)
+                captures = (capture,)
+                findings = len(capture.findings)
+    except OSError as exc:
+        raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    original = ws.store.put_file(path)
+    if not is_wacz and original.digest != captures[0].sha256:
+        raise IntegrityError(f"{path} changed while it was imported (its digest is no longer the one parsed)")
+
+    hil = involvement(options, run, tool, ArtifactRole.ORIGINAL, Origin.CAPTURED)
+    operator = options.operator or (run.operator if run else actor.name)
+    tool_ref = ToolRef(tool.name, tool.version, tool.card_digest)
+    with ledger_writer(ws, case_id, actor, signer) as writer:
+        existing = writer.session.exec(
+            select(db.ArtifactRow).where(
+                db.ArtifactRow.case_id == case_id, db.ArtifactRow.digest == original.digest
+            )
+        ).first()
+        if existing is not None:
+            return ImportedCapture(original.digest, existing.sequence, 0, findings, True)
+        ensure_tool_in_case(writer, tool)
+        details: dict[str, Any] = {
+            "kind": "wacz" if is_wacz else "warc",
+            "captures": [_capture_summary(c) for c in captures],
+        }
+        if is_wacz:
+            details["wacz"] = {k: v for k, v in wacz.to_dict().items() if k not in ("archives",)}
+        first_date = min((item.record.date for c in captures for item in c.items), default=None)
+        sequence, _ = append_artifact_record(
+            writer,
+            Provenance(
+                digest=original.digest,
+                size=original.size,
+                media_type=WACZ_MEDIA_TYPE if is_wacz else WARC_MEDIA_TYPE,
+                name=path.name,
+                origin=Origin.CAPTURED,
+                role=ArtifactRole.ORIGINAL,
+                hil=hil,
+                tool=tool_ref,
+                operator=operator,
+                captured_at=first_date,
+                run=run.id if run else None,
+                details=details,
+            ),
+            tool,
+        )
+        payloads = 0
+        derived_hil = involvement(options, run, tool, ArtifactRole.DERIVATIVE, Origin.CAPTURED)
+        for capture in captures:
+            for item in capture.items:
+                if not isinstance(item, WarcResponse | WarcResource):
+                    continue
+                blob = stored.get((capture.name, item.record.record_id))
+                if blob is None or blob.digest != item.payload.sha256:
+                    raise IntegrityError(
+                        f"{capture.name}: payload of record {item.record.record_id} was not stored as parsed"
+                    )
+                media = item.payload.media_type or guess_media_type(item.record.target_uri or "")
+                append_artifact_record(
+                    writer,
+                    Provenance(
+                        digest=blob.digest,
+                        size=blob.size,
+                        media_type=media or "application/octet-stream",
+                        name=_payload_name(item.record.index, item.record.target_uri, media),
+                        origin=Origin.CAPTURED,
+                        role=ArtifactRole.DERIVATIVE,
+                        hil=derived_hil,
+                        tool=tool_ref,
+                        operator=operator,
+                        derived_from=(original.digest,),
+                        transformation=(
+                            f"payload of WARC {item.kind} record {item.record.record_id} "
+                            f"(record at byte {item.record.offset}, payload at byte "
+                            f"{item.payload.offset_in_block} of its block), byte-identical"
+                        ),
+                        source=Source(url=item.record.target_uri),
+                        captured_at=item.record.date,
+                        run=run.id if run else None,
+                        details={"kind": f"warc-{item.kind}", "warc": capture.name, **item.to_dict()},
+                    ),
+                    tool,
+                )
+                payloads += 1
+    return ImportedCapture(original.digest, sequence, payloads, findings, False)
+
+
+def _capture_summary(capture: WarcCapture) -> dict[str, Any]:
+    return {
+        "name": capture.name,
+        "digest": {"sha256": capture.sha256},
+        "size": capture.size,
+        "compression": capture.compression,
+        "records": len(capture.items),
+        "warcinfo": [info.to_dict() for info in capture.warcinfo],
+        "certificate_records": [record.to_dict() for record in capture.certificate_records],
+        "findings": [finding.to_dict() for finding in capture.findings],
+    }
