@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from pathlib import Path
@@ -13,25 +14,49 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from custody import __version__
 from custody.errors import CustodyError
-from custody_cli import (
-    cases,
-    checkpoints,
-    demo,
-    fsck,
-    imports,
-    keys,
-    log,
-    record,
-    runs,
-    tools,
-    transfers,
-    workspace,
-)
 from custody_cli.context import CliState
+
+# Command name -> the custody_cli module defining it. Modules are imported only when their command
+# runs (or for --help): start-up time is part of every command's cost, and recording a large
+# file has a budget measured against the raw copy.
+COMMAND_MODULES = {
+    "init": "workspace",
+    "key": "keys",
+    "case": "cases",
+    "tool": "tools",
+    "run": "runs",
+    "record": "record",
+    "show": "record",
+    "import": "imports",
+    "redact": "imports",
+    "verify-redaction": "imports",
+    "lineage": "imports",
+    "log": "log",
+    "transfer": "transfers",
+    "accept": "transfers",
+    "export-artifact": "transfers",
+    "checkpoint": "checkpoints",
+    "cosign": "checkpoints",
+    "prove": "checkpoints",
+    "fsck": "fsck",
+    "demo": "demo",
+}
 
 
 class CustodyGroup(click.Group):
-    """A click group that turns custody errors into ``Error: ...`` and an exit code."""
+    """A click group that loads its commands lazily and turns custody errors into ``Error: ...``
+    and an exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMAND_MODULES.get(cmd_name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"custody_cli.{module_name}")
+        commands: dict[str, click.Command] = {command.name or "": command for command in module.COMMANDS}
+        return commands[cmd_name]
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -88,24 +113,6 @@ def cli(ctx: click.Context, workspace: Path | None, actor: str | None, debug: bo
     Exit codes: 0 ok, 1 refused or verification failed, 2 usage, 3 unreadable input.
     """
     ctx.obj = CliState(workspace=workspace, actor=actor, debug=debug)
-
-
-for _module in (
-    workspace,
-    keys,
-    cases,
-    tools,
-    runs,
-    record,
-    imports,
-    log,
-    transfers,
-    checkpoints,
-    fsck,
-    demo,
-):
-    for _command in _module.COMMANDS:
-        cli.add_command(_command)
 
 
 def main() -> None:
