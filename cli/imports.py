@@ -73,9 +73,20 @@ def import_chat_command(
     type=click.Choice([level.value for level in HIL]),
     help="Default: the run's, else the tool card's.",
 )
+@click.option("--approved-by", metavar="NAME", help="Human who approved each action (HIL2).")
+@click.option("--supervised-by", metavar="NAME", help="Human who watched and could stop it (HIL3).")
+@click.option("--reviewed-by", metavar="NAME", help="Human who reviewed the output afterwards (HIL4).")
 @pass_state
 def import_warc_command(
-    state: CliState, path: Path, case_id: str, tool_spec: str, run_id: str | None, hil: str | None
+    state: CliState,
+    path: Path,
+    case_id: str,
+    tool_spec: str,
+    run_id: str | None,
+    hil: str | None,
+    approved_by: str | None,
+    supervised_by: str | None,
+    reviewed_by: str | None,
 ) -> None:
     """Import a web capture: a WARC (.warc, .warc.gz) or WACZ file.
 
@@ -92,7 +103,9 @@ def import_warc_command(
             path,
             tool_spec=tool_spec,
             run_id=run_id,
-            options=RecordOptions(hil=hil),
+            options=RecordOptions(
+                hil=hil, approved_by=approved_by, supervised_by=supervised_by, reviewed_by=reviewed_by
+            ),
             actor_name=state.actor,
         )
     if result.duplicate:

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from sqlmodel import select
 
 from custody import db
+from custody.digests import sha256_stream
 from custody.errors import InputFileError, IntegrityError, NotFoundError, PolicyError
 from custody.ledger import ledger_writer, unlock_actor
 from custody.models import ArtifactRole, Origin, Provenance, Source, ToolRef
@@ -34,6 +35,7 @@ from custody.tools import ensure_tool_in_case, resolve_tool
 from custody.warc import RecordHead, WarcCapture, WarcResource, WarcResponse, read_wacz, read_warc
 from custody.workspace import Workspace
 
+CAPTURE_TOOL_KINDS = frozenset({"scraper", "crawler", "manual_capture", "other"})
 WARC_MEDIA_TYPE = "application/warc"
 WACZ_MEDIA_TYPE = "application/wacz"
 
@@ -85,29 +87,40 @@ def import_warc(
             raise PolicyError(f"case {case_id} was sealed at {case.sealed_at}: it takes no new evidence")
         run = load_open_run(session, case_id, run_id) if run_id else None
         tool = resolve_tool(session, tool_spec)
+        if tool.kind not in CAPTURE_TOOL_KINDS:
+            raise PolicyError(
+                f"tool {tool.name} is a {tool.kind}; web captures come from a "
+                f"{', '.join(sorted(CAPTURE_TOOL_KINDS))} tool"
+            )
         if run is not None and run.tool_id != tool.id:
             raise PolicyError(f"run {run.id} is a run of another tool; records in a run come from its tool")
 
     stored: dict[tuple[str, str], StoredBlob] = {}
 
     def sink(head: RecordHead, stream: BinaryIO) -> None:
-        stored[(head.source, head.record_id)] = ws.store.put_stream(stream)
+        # Only payloads that become artifacts are stored; the parser drains (and hashes) the rest.
+        if head.record_type in ("response", "resource"):
+            stored[(head.source, head.record_id)] = ws.store.put_stream(stream)
 
     is_wacz = path.suffix.lower() == ".wacz"
     try:
         with path.open("rb") as stream:
             if is_wacz:
-                wacz = read_wacz(stream, name=str(path), payload_sink=sink)
+                # A zip is read out of order, so hash the bytes about to be parsed first.
+                parsed_digest, _ = sha256_stream(stream)
+                stream.seek(0)
+                wacz = read_wacz(stream, name=path.name, payload_sink=sink)
                 captures: Sequence[WarcCapture] = wacz.captures
                 findings = len(wacz.findings) + sum(len(c.findings) for c in captures)
             else:
-                capture = read_warc(stream, name=str(path), payload_sink=sink)
+                capture = read_warc(stream, name=path.name, payload_sink=sink)
                 captures = (capture,)
+                parsed_digest = capture.sha256
                 findings = len(capture.findings)
     except OSError as exc:
         raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
     original = ws.store.put_file(path)
-    if not is_wacz and original.digest != captures[0].sha256:
+    if original.digest != parsed_digest:
         raise IntegrityError(f"{path} changed while it was imported (its digest is no longer the one parsed)")
 
     hil = involvement(options, run, tool, ArtifactRole.ORIGINAL, Origin.CAPTURED)
@@ -148,7 +161,8 @@ def import_warc(
             tool,
         )
         payloads = 0
-        derived_hil = involvement(options, run, tool, ArtifactRole.DERIVATIVE, Origin.CAPTURED)
+        # An extract is acquired, not analysed: the tool only cut the bytes the capture holds.
+        derived_hil = involvement(options, run, tool, ArtifactRole.ORIGINAL, Origin.CAPTURED)
         for capture in captures:
             for item in capture.items:
                 if not isinstance(item, WarcResponse | WarcResource):
@@ -180,7 +194,7 @@ def import_warc(
                         source=Source(url=item.record.target_uri),
                         captured_at=item.record.date,
                         run=run.id if run else None,
-                        details={"kind": f"warc-{item.kind}", "warc": capture.name, **item.to_dict()},
+                        details={**item.to_dict(), "kind": f"warc-{item.kind}", "warc": capture.name},
                     ),
                     tool,
                 )
