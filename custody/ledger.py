@@ -67,6 +67,7 @@ class LedgerWriter:
         self.clock = clock
         self.appended: list[db.LedgerEntryRow] = []
         self._new_nodes: dict[merkle.Node, bytes] = {}
+        self._key_known = False
 
     def append(
         self, event_type: str, subjects: Sequence[Subject], body: Mapping[str, Any]
@@ -126,14 +127,18 @@ class LedgerWriter:
         return merkle.root(size, {**load_nodes(self.session, self.case.id, needed), **self._new_nodes})
 
     def _ensure_key_introduced(self) -> None:
+        if self._key_known:
+            return
         known = self.session.get(db.CaseKeyRow, (self.case.id, self.actor.key_id))
         if known is not None:
+            self._key_known = True  # one look-up per transaction, not one per append
             return
         row = self._append(KEY_ADDED, [key_subject(self.actor)], {"key": key_description(self.actor)})
         self.mark_key_introduced(row.sequence)
 
     def mark_key_introduced(self, sequence: int) -> None:
         self.session.add(db.CaseKeyRow(case_id=self.case.id, key_id=self.actor.key_id, sequence=sequence))
+        self._key_known = True
 
     @property
     def now(self) -> str:
@@ -144,13 +149,17 @@ def load_nodes(session: Session, case_id: str, wanted: Sequence[merkle.Node]) ->
     """Fetch stored Merkle nodes of a case in one query (missing ones are simply absent)."""
     if not wanted:
         return {}
+    # case_id inside every term: SQLite then looks each node up by the full primary key
+    # ("MULTI-INDEX OR"); with case_id outside the OR it scanned every node of the case (O(n)).
     pairs = [
-        and_(col(db.MerkleNodeRow.level) == level, col(db.MerkleNodeRow.idx) == index)
+        and_(
+            col(db.MerkleNodeRow.case_id) == case_id,
+            col(db.MerkleNodeRow.level) == level,
+            col(db.MerkleNodeRow.idx) == index,
+        )
         for level, index in wanted
     ]
-    rows = session.exec(
-        select(db.MerkleNodeRow).where(db.MerkleNodeRow.case_id == case_id, or_(*pairs))
-    ).all()
+    rows = session.exec(select(db.MerkleNodeRow).where(or_(*pairs))).all()
     return {(row.level, row.idx): row.hash for row in rows}
 
 

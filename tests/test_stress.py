@@ -113,7 +113,7 @@ def test_eight_writers_two_hundred_appends_each_give_one_linear_log(
     (BEGIN IMMEDIATE on SQLite, SELECT ... FOR UPDATE on PostgreSQL). A lost update would show
     up as a gap, a fork (two entries claiming one sequence), a duplicated key or tool
     introduction, a Merkle node computed from a stale tree, or a checkpoint that no later tree
-    extends. Runs on both databases: 20-25 s each on an idle 2-core machine (up to ~45 s
+    extends. Runs on both databases: 15-25 s each on an idle 2-core machine (up to ~45 s
     when other work shares the CPUs).
     """
     ws = case_workspace
