@@ -26,6 +26,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/record.py
+	$(BIN)/python bench/ledger.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info
