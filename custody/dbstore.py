@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 from custody import db
 from custody.digests import check_sha256_hex
 from custody.errors import InputFileError, IntegrityError, NotFoundError
-from custody.store import ProgressReader, StoredBlob
+from custody.store import ProgressReader, StoredBlob, write_verified_copy
 from custody.timeutil import format_rfc3339, utc_now
 
 DB_CHUNK = 4 * 1024 * 1024
@@ -138,13 +138,7 @@ class DatabaseBlobStore:
         return b"".join(self.iter_verified(digest) if verify else self._iter_raw(digest))
 
     def copy_out(self, digest: str, destination: Path) -> None:
-        try:
-            with destination.open("xb") as out:
-                for chunk in self.iter_verified(digest):
-                    out.write(chunk)
-        except IntegrityError:
-            destination.unlink(missing_ok=True)
-            raise
+        write_verified_copy(self.iter_verified(digest), destination)
 
     def iter_digests(self) -> Iterator[str]:
         with Session(self.engine) as session:

@@ -136,6 +136,16 @@ def _hil_level(options: RecordOptions, run: db.RunRow | None, tool: db.ToolRow) 
     )
 
 
+def check_case_takes_evidence(session: Session, case_id: str) -> db.CaseRow:
+    """The case, if it exists and is not sealed (checked before any byte is stored)."""
+    case = session.get(db.CaseRow, case_id)
+    if case is None:
+        raise NotFoundError(f"no case {case_id!r} in this workspace", hint="see 'custody case list'")
+    if case.sealed_at is not None:
+        raise PolicyError(f"case {case_id} was sealed at {case.sealed_at}: it takes no new evidence")
+    return case
+
+
 def involvement(
     options: RecordOptions, run: db.RunRow | None, tool: db.ToolRow, role: ArtifactRole, origin: Origin
 ) -> HumanInvolvement:
@@ -201,11 +211,7 @@ def record_files(
 
     # 1. Validate everything against the database before storing a byte.
     with db.transaction(ws.engine) as session:
-        case = session.get(db.CaseRow, case_id)
-        if case is None:
-            raise NotFoundError(f"no case {case_id!r} in this workspace", hint="see 'custody case list'")
-        if case.sealed_at is not None:
-            raise PolicyError(f"case {case_id} was sealed at {case.sealed_at}: it takes no new evidence")
+        check_case_takes_evidence(session, case_id)
         run = load_open_run(session, case_id, options.run) if options.run else None
         if tool_spec is None and run is None:
             raise FormatError("name the tool that produced the files (--tool NAME) or a --run")

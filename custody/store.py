@@ -63,6 +63,18 @@ class ProgressReader(io.RawIOBase):
         return data
 
 
+def write_verified_copy(chunks: Iterator[bytes], destination: Path) -> None:
+    """Write ``chunks`` (from a store's ``iter_verified``) to a new file; if they turn out not to
+    hash to their digest, the partial copy is removed and the ``IntegrityError`` propagates."""
+    try:
+        with destination.open("xb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+    except IntegrityError:
+        destination.unlink(missing_ok=True)
+        raise
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -200,13 +212,7 @@ class FileBlobStore:
 
     def copy_out(self, digest: str, destination: Path) -> None:
         """Write a verified copy of a blob to ``destination`` (removed again if it fails)."""
-        try:
-            with destination.open("xb") as out:
-                for chunk in self.iter_verified(digest):
-                    out.write(chunk)
-        except IntegrityError:
-            destination.unlink(missing_ok=True)
-            raise
+        write_verified_copy(self.iter_verified(digest), destination)
 
     def iter_digests(self) -> Iterator[str]:
         base = self.root / "sha256"

@@ -39,7 +39,7 @@ from custody.models import (
     Source,
     ToolRef,
 )
-from custody.recording import append_artifact_record
+from custody.recording import append_artifact_record, check_case_takes_evidence
 from custody.resources import templates_dir
 from custody.runs import load_open_run
 from custody.tools import card_of, ensure_tool_in_case, register_tool, resolve_tool
@@ -181,11 +181,7 @@ def import_chat(
     analysis_tool = register_tool(ws, templates_dir() / "toolcards" / ANALYSIS_TOOL_CARD).tool
 
     with db.transaction(ws.engine) as session:
-        case = session.get(db.CaseRow, case_id)
-        if case is None:
-            raise NotFoundError(f"no case {case_id!r} in this workspace", hint="see 'custody case list'")
-        if case.sealed_at is not None:
-            raise PolicyError(f"case {case_id} was sealed at {case.sealed_at}: it takes no new evidence")
+        check_case_takes_evidence(session, case_id)
         run = load_open_run(session, case_id, run_id) if run_id else None
         tools = {}
         for file, transcript, _ in parsed:

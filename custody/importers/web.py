@@ -25,10 +25,16 @@ from sqlmodel import select
 
 from custody import db
 from custody.digests import sha256_stream
-from custody.errors import InputFileError, IntegrityError, NotFoundError, PolicyError
+from custody.errors import InputFileError, IntegrityError, PolicyError
 from custody.ledger import ledger_writer, unlock_actor
 from custody.models import ArtifactRole, Origin, Provenance, Source, ToolRef
-from custody.recording import RecordOptions, append_artifact_record, guess_media_type, involvement
+from custody.recording import (
+    RecordOptions,
+    append_artifact_record,
+    check_case_takes_evidence,
+    guess_media_type,
+    involvement,
+)
 from custody.runs import load_open_run
 from custody.store import StoredBlob
 from custody.tools import ensure_tool_in_case, resolve_tool
@@ -80,11 +86,7 @@ def import_warc(
         raise InputFileError(f"capture file not found (or not a regular file): {path}")
     actor, signer = unlock_actor(ws, actor_name)
     with db.transaction(ws.engine) as session:
-        case = session.get(db.CaseRow, case_id)
-        if case is None:
-            raise NotFoundError(f"no case {case_id!r} in this workspace", hint="see 'custody case list'")
-        if case.sealed_at is not None:
-            raise PolicyError(f"case {case_id} was sealed at {case.sealed_at}: it takes no new evidence")
+        check_case_takes_evidence(session, case_id)
         run = load_open_run(session, case_id, run_id) if run_id else None
         tool = resolve_tool(session, tool_spec)
         if tool.kind not in CAPTURE_TOOL_KINDS:
