@@ -33,9 +33,13 @@ def test_demo_runs_end_to_end(cli: Cli) -> None:
     assert lines[0].split()[2] == "case.opened"
     assert sum("artifact.recorded" in line for line in lines) == 7  # ad, translation, 5 transcripts
     assert sum("artifact.derived" in line for line in lines) == 6  # 5 analyses, 1 redaction
-    assert "conv-0002.jsonl: 6 messages, 0 finding(s); first raised (assisted): payment by decoy" in result.out
+    assert (
+        "conv-0002.jsonl: 6 messages, 0 finding(s); first raised (assisted): payment by decoy" in result.out
+    )
     redacted = cli.cwd / "out" / "conv-0002.redacted.json"
-    assert "VALID" in cli.ok("--workspace", workspace, "verify-redaction", redacted, "--case", "OP-LANTERN").out
+    assert (
+        "VALID" in cli.ok("--workspace", workspace, "verify-redaction", redacted, "--case", "OP-LANTERN").out
+    )
     assert lines[-1] == "Custodian: cole"
     listed = cli.ok("--workspace", workspace, "checkpoint", "OP-LANTERN", "--list").out
     assert "signed by custody-log-" in listed
