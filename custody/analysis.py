@@ -39,6 +39,7 @@ import yaml
 from custody.digests import check_sha256_hex, sha256_hex
 from custody.errors import FormatError
 from custody.models import HIL, parse_enum
+from custody.strict_yaml import load_strict_yaml
 from custody.transcript import (
     AUTOMATED_AUTHORSHIPS,
     Authorship,
@@ -111,32 +112,6 @@ def normalise_for_matching(text: str) -> str:
 
 
 # --- term lists ---------------------------------------------------------------------------------
-
-
-class _TermLoader(yaml.SafeLoader):
-    """``SafeLoader`` without aliases (no "billion laughs") and without duplicate keys (PyYAML
-    would silently keep the last one)."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", mark)
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, str):
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} must be text", key_node.start_mark
-                )
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep)
 
 
 _LITERAL, _NUMBER, _WHOLE = "literal", "number", "whole"
@@ -297,7 +272,7 @@ def load_term_list(data: bytes, *, name: str) -> TermList:
     except UnicodeDecodeError as exc:
         raise FormatError(f"{name} is not UTF-8 text: {exc}") from exc
     try:
-        document = yaml.load(text, Loader=_TermLoader)  # noqa: S506 (a SafeLoader subclass)
+        document = load_strict_yaml(text)
     except yaml.YAMLError as exc:
         raise FormatError(f"{name} is not valid YAML: {exc}") from exc
     except RecursionError as exc:

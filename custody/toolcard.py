@@ -23,20 +23,10 @@ from custody.canonical import canonical_bytes, parse_json_object
 from custody.digests import check_sha256_hex, sha256_hex
 from custody.errors import FormatError
 from custody.models import HIL, ToolKind, check_slug, parse_enum
+from custody.strict_yaml import load_strict_yaml
 
 MAX_CARD_BYTES = 1 << 20
 MODEL_FILE_FIELDS = ("system_prompt", "persona_script")
-
-
-class _CardLoader(yaml.SafeLoader):
-    """``SafeLoader`` without aliases: a card never needs them, and an alias can make a small card
-    expand exponentially ("billion laughs") or contain itself (endless recursion)."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", mark)
-        return super().compose_node(parent, index)
 
 
 def _plain(value: Any, where: str) -> Any:
@@ -216,7 +206,7 @@ def parse_tool_card(data: bytes, *, what: str = "tool card") -> ToolCard:
         raw: Any = parse_json_object(text, what=what)
     else:
         try:
-            raw = yaml.load(text, Loader=_CardLoader)  # noqa: S506 (a SafeLoader subclass)
+            raw = load_strict_yaml(text)
         except yaml.YAMLError as exc:
             raise FormatError(f"{what} is not valid YAML: {exc}") from exc
         except RecursionError as exc:

@@ -216,7 +216,11 @@ MALFORMED: dict[str, tuple[bytes, str]] = {
     "known issues of text": (yaml_card(known_issues=["KI-1"]), "'known_issues' must be a list of mappings"),
     "non-text key": (
         b"name: x\nversion: '1'\nkind: ocr\nconfiguration:\n  1: one\n",
-        "key 1 at card.configuration",
+        "key 1 must be text",
+    ),
+    "duplicate key": (
+        b"name: x\nversion: '1'\nversion: '2'\nkind: ocr\n",
+        "duplicate key 'version'",
     ),
     "binary value": (
         b"name: x\nversion: '1'\nkind: ocr\nconfiguration:\n  blob: !!binary aGk=\n",
