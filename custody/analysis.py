@@ -34,8 +34,6 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-import yaml
-
 from custody.digests import check_sha256_hex, sha256_hex
 from custody.errors import FormatError
 from custody.models import HIL, parse_enum
@@ -271,12 +269,7 @@ def load_term_list(data: bytes, *, name: str) -> TermList:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FormatError(f"{name} is not UTF-8 text: {exc}") from exc
-    try:
-        document = load_strict_yaml(text)
-    except yaml.YAMLError as exc:
-        raise FormatError(f"{name} is not valid YAML: {exc}") from exc
-    except RecursionError as exc:
-        raise FormatError(f"{name} is nested too deeply") from exc
+    document = load_strict_yaml(text, what=name)
     if not isinstance(document, dict):
         raise FormatError(f"{name} must be a mapping (schema, topic, languages)")
     unknown = sorted(set(document) - _TERM_FILE_KEYS)

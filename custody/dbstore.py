@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 from custody import db
 from custody.digests import check_sha256_hex
 from custody.errors import InputFileError, IntegrityError, NotFoundError
-from custody.store import ProgressReader, StoredBlob, write_verified_copy
+from custody.store import ProgressReader, StoredBlob, verified_chunks, write_verified_copy
 from custody.timeutil import format_rfc3339, utc_now
 
 DB_CHUNK = 4 * 1024 * 1024
@@ -121,15 +121,7 @@ class DatabaseBlobStore:
         yield io.BytesIO(b"".join(self._iter_raw(digest)))
 
     def iter_verified(self, digest: str) -> Iterator[bytes]:
-        hasher = hashlib.sha256()
-        for chunk in self._iter_raw(digest):
-            hasher.update(chunk)
-            yield chunk
-        observed = hasher.hexdigest()
-        if observed != digest:
-            raise IntegrityError(
-                f"blob {digest} is corrupt: its bytes now hash to {observed} (database blob store)"
-            )
+        yield from verified_chunks(self._iter_raw(digest), digest, "database blob store")
 
     def verify(self, digest: str) -> int:
         return sum(len(chunk) for chunk in self.iter_verified(digest))

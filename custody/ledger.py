@@ -140,10 +140,6 @@ class LedgerWriter:
         self.session.add(db.CaseKeyRow(case_id=self.case.id, key_id=self.actor.key_id, sequence=sequence))
         self._key_known = True
 
-    @property
-    def now(self) -> str:
-        return format_rfc3339(self.clock())
-
 
 def load_nodes(session: Session, case_id: str, wanted: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
     """Fetch stored Merkle nodes of a case in one query (missing ones are simply absent)."""

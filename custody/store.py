@@ -17,9 +17,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -61,6 +60,18 @@ class ProgressReader(io.RawIOBase):
         if data:
             self._callback(len(data))
         return data
+
+
+def verified_chunks(chunks: Iterable[bytes], digest: str, where: str) -> Iterator[bytes]:
+    """Pass ``chunks`` through; after the last one, raise ``IntegrityError`` naming ``digest`` and
+    ``where`` if they did not hash to ``digest`` (shared by every blob store)."""
+    hasher = hashlib.sha256()
+    for chunk in chunks:
+        hasher.update(chunk)
+        yield chunk
+    observed = hasher.hexdigest()
+    if observed != digest:
+        raise IntegrityError(f"blob {digest} is corrupt: its bytes now hash to {observed} ({where})")
 
 
 def write_verified_copy(chunks: Iterator[bytes], destination: Path) -> None:
@@ -189,15 +200,9 @@ class FileBlobStore:
     def iter_verified(self, digest: str) -> Iterator[bytes]:
         """Yield a blob's chunks; after the last one, raise IntegrityError if they did not hash to
         ``digest``. Callers must not treat the bytes as good until the iterator is exhausted."""
-        hasher = hashlib.sha256()
         with self.open_raw(digest) as stream:
-            while chunk := stream.read(COPY_CHUNK):
-                hasher.update(chunk)
-                yield chunk
-        observed = hasher.hexdigest()
-        if observed != digest:
-            raise IntegrityError(
-                f"blob {digest} is corrupt: its bytes now hash to {observed} ({self.path_for(digest)})"
+            yield from verified_chunks(
+                iter(lambda: stream.read(COPY_CHUNK), b""), digest, str(self.path_for(digest))
             )
 
     def verify(self, digest: str) -> int:
@@ -224,6 +229,3 @@ class FileBlobStore:
 
     def stray_temp_files(self) -> list[Path]:
         return sorted(self._tmp.glob("incoming-*")) if self._tmp.is_dir() else []
-
-    def destroy(self) -> None:  # pragma: no cover - used by tests' cleanup only
-        shutil.rmtree(self.root, ignore_errors=True)

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from custody.errors import FormatError
+
 
 class StrictLoader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
@@ -33,6 +35,15 @@ class StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-def load_strict_yaml(text: str) -> Any:
-    """Parse YAML with ``StrictLoader``; raises ``yaml.YAMLError`` (or ``RecursionError``)."""
-    return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+def load_strict_yaml(text: str, *, what: str) -> Any:
+    """Parse YAML with ``StrictLoader``.
+
+    Raises:
+        FormatError: naming ``what``, for invalid YAML, aliases, bad keys or too deep nesting.
+    """
+    try:
+        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise FormatError(f"{what} is not valid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise FormatError(f"{what} is nested too deeply") from exc

@@ -17,8 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import yaml
-
 from custody.canonical import canonical_bytes, parse_json_object
 from custody.digests import check_sha256_hex, sha256_hex
 from custody.errors import FormatError
@@ -205,12 +203,7 @@ def parse_tool_card(data: bytes, *, what: str = "tool card") -> ToolCard:
     if text.lstrip().startswith("{"):
         raw: Any = parse_json_object(text, what=what)
     else:
-        try:
-            raw = load_strict_yaml(text)
-        except yaml.YAMLError as exc:
-            raise FormatError(f"{what} is not valid YAML: {exc}") from exc
-        except RecursionError as exc:
-            raise FormatError(f"{what} is nested too deeply") from exc
+        raw = load_strict_yaml(text, what=what)
     if not isinstance(raw, dict):
         raise FormatError(f"{what} must be a mapping of fields (name, version, kind, ...)")
     try:

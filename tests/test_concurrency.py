@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from custody.caselog import list_entries, verify_case_log
 from custody.workspace import Workspace
@@ -58,4 +57,3 @@ def test_parallel_writers_give_one_linear_log(case_workspace: Workspace) -> None
     assert sum(e.event_type == "tool.registered" for e in entries) == 1
     report = verify_case_log(case_workspace, "OP-TEST")
     assert report.ok, report.to_dict()
-    assert Path(case_workspace.root).is_dir()
