@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import rfc8785
@@ -48,6 +49,11 @@ def _check_float_domain(value: Any) -> None:
     elif isinstance(value, (list, tuple)):
         for item in value:
             _check_float_domain(item)
+
+
+def drop_none(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The mapping without its None values: optional fields are omitted, never written as null."""
+    return {key: value for key, value in document.items() if value is not None}
 
 
 def _reject_constant(name: str) -> Any:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from custody.canonical import canonical_bytes
+from custody.canonical import canonical_bytes, drop_none
 from custody.digests import check_sha256_hex, sha256_hex
 from custody.errors import FormatError
 from custody.timeutil import normalise_rfc3339
@@ -114,10 +114,6 @@ def _optional_text(value: Any, *, what: str, limit: int = 4096) -> str | None:
     return value or None
 
 
-def _drop_none(document: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in document.items() if v is not None}
-
-
 @dataclass(frozen=True)
 class Source:
     """Where captured content came from."""
@@ -132,7 +128,7 @@ class Source:
             _optional_text(getattr(self, name), what=f"source {name}")
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "url": self.url,
                 "platform": self.platform,
@@ -177,7 +173,7 @@ class HumanInvolvement:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "level": self.level.value,
                 "function": self.function.value,
@@ -297,7 +293,7 @@ class Provenance:
                 "parents": [{"sha256": p} for p in self.derived_from],
                 "transformation": self.transformation,
             }
-            document["derived_from"] = _drop_none(document["derived_from"])
+            document["derived_from"] = drop_none(document["derived_from"])
         optional = {
             "source": self.source.to_dict() or None,
             "captured_at": self.captured_at,
@@ -305,7 +301,7 @@ class Provenance:
             "note": self.note,
             "details": dict(self.details) if self.details is not None else None,
         }
-        document.update(_drop_none(optional))
+        document.update(drop_none(optional))
         return document
 
     @classmethod

@@ -28,7 +28,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from custody.canonical import parse_json_object
+from custody.canonical import drop_none, parse_json_object
 from custody.digests import check_sha256_hex, sha256_hex
 from custody.errors import FormatError, NotFoundError
 from custody.models import HIL, HILFunction, HumanInvolvement, Origin, check_slug, parse_enum
@@ -178,10 +178,6 @@ def _time(value: Any, what: str) -> tuple[str, datetime]:
     return format_rfc3339(moment), moment
 
 
-def _drop_none(document: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in document.items() if v is not None}
-
-
 # --- the header ---------------------------------------------------------------------------------
 
 
@@ -197,7 +193,7 @@ class Counterpart:
         _optional_text(self.display_name, "counterpart.display_name")
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none({"account": self.account, "display_name": self.display_name})
+        return drop_none({"account": self.account, "display_name": self.display_name})
 
     @classmethod
     def from_dict(cls, document: Any) -> Counterpart:
@@ -281,7 +277,7 @@ class ConversationHeader:
         return None if self.started_at is None else parse_rfc3339(self.started_at)
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "type": "conversation",
                 "schema": SCHEMA,
@@ -333,7 +329,7 @@ class ModelRef:
         _optional_text(self.parameters_ref, "model.parameters_ref")
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none({"snapshot": self.snapshot, "parameters_ref": self.parameters_ref})
+        return drop_none({"snapshot": self.snapshot, "parameters_ref": self.parameters_ref})
 
     @classmethod
     def from_dict(cls, document: Any) -> ModelRef:
@@ -361,7 +357,7 @@ class ToolCall:
             check_sha256_hex(self.result_digest, what="tool call result_digest")
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "name": self.name,
                 "id": self.call_id,
@@ -400,7 +396,7 @@ class Attachment:
             raise FormatError("an attachment needs at least one of sha256, url or name")
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {"sha256": self.sha256, "media_type": self.media_type, "name": self.name, "url": self.url}
         )
 
@@ -500,7 +496,7 @@ class Message:
         return _ORIGIN[self.authorship]
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "type": "message",
                 "seq": self.seq,
@@ -600,7 +596,7 @@ class DeletionEvent:
         _optional_text(self.by, "by")
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {"type": "deletion", "target_seq": self.target_seq, "time": self.time, "by": self.by}
         )
 

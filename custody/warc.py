@@ -76,7 +76,7 @@ from cryptography.x509.oid import ExtensionOID
 from warcio.archiveiterator import WARCIterator  # type: ignore[import-untyped]
 from warcio.exceptions import ArchiveLoadFailed  # type: ignore[import-untyped]
 
-from custody.canonical import parse_json_object
+from custody.canonical import drop_none, parse_json_object
 from custody.errors import CustodyError, FormatError, InputFileError, IntegrityError
 from custody.timeutil import format_rfc3339, normalise_rfc3339
 
@@ -212,10 +212,6 @@ class WaczLimits:
 # --- value objects --------------------------------------------------------------------------------
 
 
-def _drop_none(document: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in document.items() if v is not None}
-
-
 def _pairs(headers: Iterable[tuple[str, str]]) -> list[list[str]]:
     return [[name, value] for name, value in headers]
 
@@ -283,7 +279,7 @@ class CaptureFinding:
     member: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "kind": self.kind.value,
                 "message": self.message,
@@ -319,7 +315,7 @@ class DeclaredDigest:
     note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "value": self.value,
                 "algorithm": self.algorithm,
@@ -366,7 +362,7 @@ class Payload:
         _check_count(self.offset_in_block, "payload offset")
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "digest": {"sha256": self.sha256},
                 "size": self.size,
@@ -440,7 +436,7 @@ class Certificate:
     dns_names: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "fingerprint": {"sha256": self.sha256},
                 "subject": self.subject,
@@ -487,8 +483,8 @@ class RecordInfo:
         return _first(self.warc_headers, name)
 
     def to_dict(self) -> dict[str, Any]:
-        tls = _drop_none({"protocols": list(self.tls_protocols) or None, "cipher_suite": self.cipher_suite})
-        return _drop_none(
+        tls = drop_none({"protocols": list(self.tls_protocols) or None, "cipher_suite": self.cipher_suite})
+        return drop_none(
             {
                 "index": self.index,
                 "type": self.record_type,
@@ -532,7 +528,7 @@ class WarcInfo:
         return self.field("operator")
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "kind": self.kind,
                 "record": self.record.to_dict(),
@@ -553,7 +549,7 @@ class WarcRequest:
     kind = "request"
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "kind": self.kind,
                 "record": self.record.to_dict(),
@@ -582,7 +578,7 @@ class WarcResponse:
         if self.request is not None:
             request = {**self.request.to_dict(), "link": self.request_link}
             del request["kind"]
-        return _drop_none(
+        return drop_none(
             {
                 "kind": self.kind,
                 "record": self.record.to_dict(),
@@ -608,7 +604,7 @@ class WarcResource:
         return (self.payload.media_type or "") in CERTIFICATE_MEDIA_TYPES
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "kind": self.kind,
                 "record": self.record.to_dict(),
@@ -634,7 +630,7 @@ class WarcMetadata:
         return (self.payload.media_type or "") in CERTIFICATE_MEDIA_TYPES
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "kind": self.kind,
                 "record": self.record.to_dict(),
@@ -661,7 +657,7 @@ class WarcRevisit:
     kind = "revisit"
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "kind": self.kind,
                 "record": self.record.to_dict(),
@@ -687,7 +683,7 @@ class WarcOtherRecord:
     kind = "other"
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "kind": self.kind,
                 "record": self.record.to_dict(),
@@ -797,7 +793,7 @@ class WaczResource:
     name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {"path": self.path, "digest": {"sha256": self.sha256}, "size": self.size, "name": self.name}
         )
 
@@ -814,7 +810,7 @@ class WaczPage:
     page_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _drop_none(
+        return drop_none(
             {
                 "url": self.url,
                 "member": self.member,
@@ -862,7 +858,7 @@ class WaczCapture:
         return {
             "name": self.name,
             "size": self.size,
-            "datapackage": _drop_none(
+            "datapackage": drop_none(
                 {
                     "digest": {"sha256": self.datapackage_sha256},
                     "wacz_version": self.wacz_version,
