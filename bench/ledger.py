@@ -36,11 +36,9 @@ import argparse
 import contextlib
 import hashlib
 import os
-import platform
 import random
 import shutil
 import signal
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -48,6 +46,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from machine import machine_facts
 
 from custody import merkle
 from custody.actors import create_key
@@ -65,37 +65,6 @@ PASSPHRASE = "bench-only-passphrase"  # a throwaway key in a temporary workspace
 CASE_ID = "BENCH-LEDGER"
 BUDGET_MS = 10.0
 MEMORY_ENTRY_BYTES = 600
-
-
-# -- machine facts ---------------------------------------------------------------------------------
-def _proc_field(path: str, key: str) -> str | None:
-    try:
-        for line in Path(path).read_text().splitlines():
-            if line.startswith(key):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
-
-
-def machine_facts(tmp: Path) -> list[tuple[str, str]]:
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    mem = _proc_field("/proc/meminfo", "MemTotal")
-    memory = f"{int(mem.split()[0]) / (1 << 20):.1f} GiB" if mem else "unknown"
-    try:
-        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        load = "unknown"
-    return [
-        ("nproc", str(affinity)),
-        ("cpu", _proc_field("/proc/cpuinfo", "model name") or platform.processor() or "unknown"),
-        ("memory", memory),
-        ("python", f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})"),
-        ("sqlite", sqlite3.sqlite_version),
-        ("kernel", f"{platform.system()} {platform.release()}"),
-        ("load average", load),
-        ("temp dir", str(tmp)),
-    ]
 
 
 # -- measurements ----------------------------------------------------------------------------------

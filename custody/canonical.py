@@ -24,16 +24,50 @@ _MAX_SAFE_INTEGER = 2**53 - 1
 def canonical_bytes(value: Any) -> bytes:
     """Serialise ``value`` to RFC 8785 canonical JSON bytes.
 
+    Values without floats whose keys are all ASCII (nearly everything custody signs) are written
+    by the standard library's C encoder, which then produces exactly the JCS bytes: same
+    separators, same escapes (short forms and lowercase ``\\u00xx`` for control characters, no
+    others), UTF-8 output, and code-point key order, which equals JCS's UTF-16 order for ASCII
+    keys. Everything else (floats, non-ASCII keys) goes through ``rfc8785``. A property test holds
+    the two paths byte-identical.
+
     Raises:
         FormatError: if the value holds something JSON cannot carry exactly (floats that are
             NaN/Infinity, integers beyond 2**53-1 and floats JCS would write as such integers,
-            non-string keys).
+            non-string keys, lone surrogates).
     """
     try:
+        if _plain(value):
+            return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
         _check_float_domain(value)
         return rfc8785.dumps(value)
-    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+    except UnicodeEncodeError as exc:
+        raise FormatError(f"value cannot be canonicalised as RFC 8785 JSON: it holds {exc.reason}") from exc
+    except (rfc8785.CanonicalizationError, TypeError, ValueError, RecursionError) as exc:
         raise FormatError(f"value cannot be canonicalised as RFC 8785 JSON: {exc}") from exc
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` can take the C-encoder path: no floats, ASCII keys only. Raises
+    ``ValueError`` for what no path may write (non-string keys, integers beyond 2**53-1)."""
+    if isinstance(value, str) or value is None or value is True or value is False:
+        return True
+    if isinstance(value, int):
+        if abs(value) > _MAX_SAFE_INTEGER:
+            raise ValueError(f"{value} exceeds safe integer domain for JSON numbers")
+        return True
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"object keys must be strings, got {type(key).__name__}")
+            if not key.isascii() or not _plain(item):
+                return False
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(item) for item in value)
+    if isinstance(value, float):
+        return False
+    raise TypeError(f"unsupported type: {type(value).__name__}")
 
 
 def _check_float_domain(value: Any) -> None:

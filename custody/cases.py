@@ -107,6 +107,7 @@ def open_case(
             )
             case.opened_at = row.time
             writer.mark_key_introduced(row.sequence)
+            writer.flush()
     except DbIntegrityError as exc:  # a concurrent open of the same id
         raise PolicyError(f"case {case_id} already exists") from exc
     return case

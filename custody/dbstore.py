@@ -15,6 +15,7 @@ Invariants (the same as ``FileBlobStore``):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import uuid
@@ -46,6 +47,10 @@ class DatabaseBlobStore:
 
     def create(self) -> None:
         """Nothing to do: the tables are part of the schema."""
+
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        """Nothing to defer: every blob commits (durably) in its own transaction."""
+        return contextlib.nullcontext()
 
     def exists(self, digest: str) -> bool:
         check_sha256_hex(digest)

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_
-from sqlmodel import Session, col, select
+from sqlalchemy import and_, insert, or_
+from sqlmodel import Session, SQLModel, col, select
 
 from custody import db, merkle
 from custody.digests import sha256_hex
@@ -54,25 +55,60 @@ def key_subject(actor: db.ActorRow) -> Subject:
     return Subject(f"key:{actor.name}", actor.key_id)
 
 
+@dataclass(frozen=True)
+class AppendedEntry:
+    """One entry appended by a ``LedgerWriter`` (written to the database by ``flush``)."""
+
+    case_id: str
+    sequence: int
+    event_type: str
+    actor: str
+    time: str
+    entry_sha256: str
+    leaf_hash: str
+    entry: bytes
+
+
 class LedgerWriter:
-    """Appends events to one case's ledger within a locked transaction."""
+    """Appends events to one case's ledger within a locked transaction.
+
+    New rows (entries, Merkle nodes, and index rows handed to ``add_row``) are kept and written in
+    bulk (one multi-row INSERT per table) by ``flush``; reading ``session`` flushes first, so any
+    query through it sees everything appended so far. Bulk importers append thousands of entries
+    without touching ``session``; that keeps the ORM's per-object cost off the hot path.
+    """
 
     def __init__(
         self, session: Session, case: db.CaseRow, signer: Signer, actor: db.ActorRow, clock: Clock
     ) -> None:
-        self.session = session
+        self._session = session
         self.case = case
         self.signer = signer
         self.actor = actor
         self.clock = clock
-        self.appended: list[db.LedgerEntryRow] = []
-        self._new_nodes: dict[merkle.Node, bytes] = {}
+        self.appended: list[AppendedEntry] = []
+        self._nodes: dict[merkle.Node, bytes] = {}  # every node read or written in this transaction
+        self._pending: dict[type[SQLModel], list[dict[str, Any]]] = {}
         self._key_known = False
 
-    def append(
-        self, event_type: str, subjects: Sequence[Subject], body: Mapping[str, Any]
-    ) -> db.LedgerEntryRow:
-        """Sign and append one event; returns its stored row."""
+    @property
+    def session(self) -> Session:
+        """The transaction's session, with every pending row written first."""
+        self.flush()
+        return self._session
+
+    def add_row(self, table: type[SQLModel], values: Mapping[str, Any]) -> None:
+        """Insert a row into ``table`` with the next ``flush`` (in the same transaction)."""
+        self._pending.setdefault(table, []).append(dict(values))
+
+    def flush(self) -> None:
+        """Write the pending rows: one multi-row INSERT per table, entries before what refers to them."""
+        pending, self._pending = self._pending, {}
+        for table, rows in pending.items():
+            self._session.execute(insert(table.__table__), rows)  # type: ignore[attr-defined]
+
+    def append(self, event_type: str, subjects: Sequence[Subject], body: Mapping[str, Any]) -> AppendedEntry:
+        """Sign and append one event."""
         if self.case.sealed_at is not None and event_type not in AFTER_SEAL_EVENTS:
             raise PolicyError(
                 f"case {self.case.id} was sealed at {self.case.sealed_at}: it takes no new evidence or "
@@ -82,9 +118,7 @@ class LedgerWriter:
             self._ensure_key_introduced()
         return self._append(event_type, subjects, body)
 
-    def _append(
-        self, event_type: str, subjects: Sequence[Subject], body: Mapping[str, Any]
-    ) -> db.LedgerEntryRow:
+    def _append(self, event_type: str, subjects: Sequence[Subject], body: Mapping[str, Any]) -> AppendedEntry:
         event = CustodyEvent(
             event_type=event_type,
             case_id=self.case.id,
@@ -96,7 +130,7 @@ class LedgerWriter:
         )
         entry = sign_event(event, self.signer)
         leaf = merkle.leaf_hash(entry)
-        row = db.LedgerEntryRow(
+        appended = AppendedEntry(
             case_id=self.case.id,
             sequence=event.sequence,
             event_type=event_type,
@@ -106,30 +140,35 @@ class LedgerWriter:
             leaf_hash=leaf.hex(),
             entry=entry,
         )
-        self.session.add(row)
+        self.add_row(db.LedgerEntryRow, asdict(appended))
         self._add_to_tree(event.sequence, leaf)
         self.case.log_size += 1
-        self.session.add(self.case)
-        self.appended.append(row)
-        return row
+        self.appended.append(appended)
+        return appended
+
+    def _tree_nodes(self, wanted: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
+        """The nodes in ``wanted`` that exist, read from the database at most once each."""
+        missing = [node for node in wanted if node not in self._nodes]
+        if missing:
+            self._nodes.update(load_nodes(self._session, self.case.id, missing))
+        return self._nodes
 
     def _add_to_tree(self, size: int, leaf: bytes) -> None:
-        needed = [node for node in merkle.append_needs(size) if node not in self._new_nodes]
-        nodes = {**load_nodes(self.session, self.case.id, needed), **self._new_nodes}
+        nodes = self._tree_nodes(merkle.append_needs(size))
         for level, index, value in merkle.append_nodes(size, leaf, nodes):
-            self._new_nodes[(level, index)] = value
-            self.session.add(db.MerkleNodeRow(case_id=self.case.id, level=level, idx=index, hash=value))
+            nodes[(level, index)] = value
+            row = {"case_id": self.case.id, "level": level, "idx": index, "hash": value}
+            self.add_row(db.MerkleNodeRow, row)
 
     def tree_root(self) -> bytes:
         """The Merkle root over every entry so far, including this transaction's."""
         size = self.case.log_size
-        needed = [node for node in merkle.nodes_for_root(size) if node not in self._new_nodes]
-        return merkle.root(size, {**load_nodes(self.session, self.case.id, needed), **self._new_nodes})
+        return merkle.root(size, self._tree_nodes(merkle.nodes_for_root(size)))
 
     def _ensure_key_introduced(self) -> None:
         if self._key_known:
             return
-        known = self.session.get(db.CaseKeyRow, (self.case.id, self.actor.key_id))
+        known = self._session.get(db.CaseKeyRow, (self.case.id, self.actor.key_id))
         if known is not None:
             self._key_known = True  # one look-up per transaction, not one per append
             return
@@ -137,7 +176,8 @@ class LedgerWriter:
         self.mark_key_introduced(row.sequence)
 
     def mark_key_introduced(self, sequence: int) -> None:
-        self.session.add(db.CaseKeyRow(case_id=self.case.id, key_id=self.actor.key_id, sequence=sequence))
+        row = {"case_id": self.case.id, "key_id": self.actor.key_id, "sequence": sequence}
+        self.add_row(db.CaseKeyRow, row)
         self._key_known = True
 
 
@@ -200,4 +240,7 @@ def ledger_writer(ws: Workspace, case_id: str, actor: db.ActorRow, signer: Signe
         if current is None:
             raise NotFoundError(f"key {actor.name!r} is no longer registered")
         check_actor_can_sign(current, signer)
-        yield LedgerWriter(session, case, signer, current, ws.clock)
+        writer = LedgerWriter(session, case, signer, current, ws.clock)
+        yield writer
+        writer.flush()
+        session.add(case)  # log_size moved on

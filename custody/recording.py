@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from custody import db
 from custody.errors import (
@@ -259,49 +259,85 @@ def record_files(
     outcomes = []
     with ledger_writer(ws, case_id, actor, signer) as writer:
         ensure_tool_in_case(writer, tool)
-        for path, provenance in records:
-            sequence, duplicate = append_artifact_record(writer, provenance, tool)
+        appended = append_artifact_records(writer, [ArtifactRecord(p, tool) for _, p in records])
+        for (path, provenance), (sequence, duplicate) in zip(records, appended, strict=True):
             outcomes.append(RecordOutcome(path, provenance.digest, provenance.size, sequence, duplicate))
     return outcomes
+
+
+@dataclass(frozen=True)
+class ArtifactRecord:
+    """One artifact record to append: its provenance, the tool it names, and the event type
+    (``artifact.recorded``, or ``artifact.derived`` for what custody itself derives)."""
+
+    provenance: Provenance
+    tool: db.ToolRow
+    event_type: str = ARTIFACT_RECORDED
+
+
+_IN_CHUNK = 500  # digests per IN (...) query: well under every database's parameter limit
+
+
+def _recorded(session: Session, case_id: str, keys: Sequence[str]) -> dict[str, int]:
+    """Sequence of the record of each provenance digest in ``keys`` already in the case."""
+    found: dict[str, int] = {}
+    for start in range(0, len(keys), _IN_CHUNK):
+        statement = select(db.ArtifactRow.provenance_digest, db.ArtifactRow.sequence).where(
+            db.ArtifactRow.case_id == case_id,
+            col(db.ArtifactRow.provenance_digest).in_(keys[start : start + _IN_CHUNK]),
+        )
+        found.update(dict(session.exec(statement).all()))
+    return found
+
+
+def append_artifact_records(
+    writer: LedgerWriter, records: Sequence[ArtifactRecord]
+) -> list[tuple[int, bool]]:
+    """Append one signed record per artifact and index it, skipping those whose provenance is
+    already recorded in the case (or earlier in ``records``). Returns, per record, (sequence of
+    its entry, whether it was a duplicate). One query for the whole batch, however long."""
+    keys = [record.provenance.provenance_digest for record in records]
+    known = _recorded(writer.session, writer.case.id, sorted(set(keys)))
+    results = []
+    for record, key in zip(records, keys, strict=True):
+        if key in known:
+            results.append((known[key], True))
+            continue
+        provenance, tool = record.provenance, record.tool
+        assert tool.id is not None
+        entry = writer.append(
+            record.event_type,
+            [Subject(provenance.name or provenance.digest, provenance.digest)],
+            provenance.to_dict(),
+        )
+        writer.add_row(
+            db.ArtifactRow,
+            {
+                "case_id": writer.case.id,
+                "digest": provenance.digest,
+                "size": provenance.size,
+                "media_type": provenance.media_type,
+                "name": provenance.name or "",
+                "origin": provenance.origin.value,
+                "role": provenance.role.value,
+                "hil_level": provenance.hil.level.value,
+                "tool_id": tool.id,
+                "run_id": provenance.run,
+                "provenance_digest": key,
+                "sequence": entry.sequence,
+                "recorded_at": entry.time,
+            },
+        )
+        known[key] = entry.sequence
+        results.append((entry.sequence, False))
+    return results
 
 
 def append_artifact_record(
     writer: LedgerWriter, provenance: Provenance, tool: db.ToolRow, *, event_type: str = ARTIFACT_RECORDED
 ) -> tuple[int, bool]:
-    """Append one signed artifact record (``artifact.recorded``, or ``artifact.derived`` for what
-    custody itself derives) and index it, unless the same provenance is already recorded in the
-    case. Returns (sequence of the record, whether it was a duplicate)."""
-    assert tool.id is not None
-    key = provenance.provenance_digest
-    existing = writer.session.exec(
-        select(db.ArtifactRow).where(
-            db.ArtifactRow.case_id == writer.case.id, db.ArtifactRow.provenance_digest == key
-        )
-    ).first()
-    if existing is not None:
-        return existing.sequence, True
-    row = writer.append(
-        event_type, [Subject(provenance.name or provenance.digest, provenance.digest)], provenance.to_dict()
-    )
-    writer.session.add(
-        db.ArtifactRow(
-            case_id=writer.case.id,
-            digest=provenance.digest,
-            size=provenance.size,
-            media_type=provenance.media_type,
-            name=provenance.name or "",
-            origin=provenance.origin.value,
-            role=provenance.role.value,
-            hil_level=provenance.hil.level.value,
-            tool_id=tool.id,
-            run_id=provenance.run,
-            provenance_digest=key,
-            sequence=row.sequence,
-            recorded_at=row.time,
-        )
-    )
-    writer.session.flush()  # a second identical record in this transaction is now a duplicate
-    return row.sequence, False
+    """``append_artifact_records`` for one record."""
+    return append_artifact_records(writer, [ArtifactRecord(provenance, tool, event_type)])[0]
 
 
 @dataclass(frozen=True)

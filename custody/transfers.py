@@ -32,7 +32,7 @@ from custody.events import (
     KEY_REVOKED,
     _unverified_event,
 )
-from custody.ledger import LedgerWriter, key_subject, ledger_writer, load_actor, unlock_actor
+from custody.ledger import AppendedEntry, LedgerWriter, key_subject, ledger_writer, load_actor, unlock_actor
 from custody.logkey import unlock_log_key
 from custody.recording import resolve_artifact_digest
 from custody.statement import Subject
@@ -53,7 +53,7 @@ def _name(session: Session, key_id: str) -> str:
 
 def release_custody(
     ws: Workspace, case_id: str, to: str, *, reason: str | None = None, actor_name: str | None = None
-) -> db.LedgerEntryRow:
+) -> AppendedEntry:
     """The current custodian releases the case to ``to``; custody passes when they accept."""
     actor, signer = unlock_actor(ws, actor_name)
     with ledger_writer(ws, case_id, actor, signer) as writer:
@@ -83,14 +83,14 @@ def release_custody(
         return row
 
 
-def accept_custody(ws: Workspace, case_id: str, *, actor_name: str | None = None) -> db.LedgerEntryRow:
+def accept_custody(ws: Workspace, case_id: str, *, actor_name: str | None = None) -> AppendedEntry:
     """The named receiver accepts the pending release and becomes the custodian."""
     actor, signer = unlock_actor(ws, actor_name)
     with ledger_writer(ws, case_id, actor, signer) as writer:
         case = writer.case
         if case.pending_release is None:
             raise PolicyError(f"no custody release of {case_id} is waiting to be accepted")
-        release = writer.session.get(db.LedgerEntryRow, (case_id, case.pending_release))
+        release = writer.session.get(AppendedEntry, (case_id, case.pending_release))
         assert release is not None
         _, event = _unverified_event(release.entry)
         receiver = event.body.get("to", {}).get("key_id")
@@ -204,14 +204,14 @@ def revoke_key(
 
 
 def _time_of(session: Session, case_id: str, sequence: int) -> str:
-    row = session.get(db.LedgerEntryRow, (case_id, sequence))
+    row = session.get(AppendedEntry, (case_id, sequence))
     assert row is not None
     return row.time
 
 
 def seal_case(
     ws: Workspace, case_id: str, *, actor_name: str | None = None
-) -> tuple[db.LedgerEntryRow, db.CheckpointRow]:
+) -> tuple[AppendedEntry, db.CheckpointRow]:
     """The custodian seals the case: a final ``case.sealed`` entry and a checkpoint over it."""
     actor, signer = unlock_actor(ws, actor_name)
     info, log_signer = unlock_log_key(ws.engine, ws.passphrase_callback)

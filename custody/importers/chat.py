@@ -196,14 +196,15 @@ def import_chat(
             tools[file] = tool
 
     prepared = []
-    for file, transcript, data in parsed:
-        analysis = analyse(transcript, term_lists)
-        salts = [os.urandom(SALT_SIZE) for _ in transcript.lines]
-        commitments = commit_messages(transcript.lines, salts)
-        analysis_bytes = canonical_bytes(analysis.to_dict())
-        stored = ws.store.put_bytes(data)
-        analysis_stored = ws.store.put_bytes(analysis_bytes)
-        prepared.append((file, transcript, analysis, salts, commitments.root, stored, analysis_stored))
+    with ws.store.batch():  # stored durably together, before any entry names them
+        for file, transcript, data in parsed:
+            analysis = analyse(transcript, term_lists)
+            salts = [os.urandom(SALT_SIZE) for _ in transcript.lines]
+            commitments = commit_messages(transcript.lines, salts)
+            analysis_bytes = canonical_bytes(analysis.to_dict())
+            stored = ws.store.put_bytes(data)
+            analysis_stored = ws.store.put_bytes(analysis_bytes)
+            prepared.append((file, transcript, analysis, salts, commitments.root, stored, analysis_stored))
 
     results = []
     with ledger_writer(ws, case_id, actor, signer) as writer:
@@ -244,8 +245,8 @@ def import_chat(
                 details=_transcript_details(transcript, root, tool),
             )
             sequence, _ = append_artifact_record(writer, provenance, tool)
-            writer.session.add(
-                db.TranscriptSaltsRow(case_id=case_id, digest=stored.digest, salts=b"".join(salts))
+            writer.add_row(
+                db.TranscriptSaltsRow, {"case_id": case_id, "digest": stored.digest, "salts": b"".join(salts)}
             )
             ensure_tool_in_case(writer, analysis_tool)
             derived = Provenance(

@@ -29,8 +29,10 @@ from custody.errors import InputFileError, IntegrityError, PolicyError
 from custody.ledger import ledger_writer, unlock_actor
 from custody.models import ArtifactRole, Origin, Provenance, Source, ToolRef
 from custody.recording import (
+    ArtifactRecord,
     RecordOptions,
     append_artifact_record,
+    append_artifact_records,
     check_case_takes_evidence,
     guess_media_type,
     involvement,
@@ -105,23 +107,24 @@ def import_warc(
             stored[(head.source, head.record_id)] = ws.store.put_stream(stream)
 
     is_wacz = path.suffix.lower() == ".wacz"
-    try:
-        with path.open("rb") as stream:
-            if is_wacz:
-                # A zip is read out of order, so hash the bytes about to be parsed first.
-                parsed_digest, _ = sha256_stream(stream)
-                stream.seek(0)
-                wacz = read_wacz(stream, name=path.name, payload_sink=sink)
-                captures: Sequence[WarcCapture] = wacz.captures
-                findings = len(wacz.findings) + sum(len(c.findings) for c in captures)
-            else:
-                capture = read_warc(stream, name=path.name, payload_sink=sink)
-                captures = (capture,)
-                parsed_digest = capture.sha256
-                findings = len(capture.findings)
-    except OSError as exc:
-        raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    original = ws.store.put_file(path)
+    with ws.store.batch():  # payloads become durable together, before any entry names them
+        try:
+            with path.open("rb") as stream:
+                if is_wacz:
+                    # A zip is read out of order, so hash the bytes about to be parsed first.
+                    parsed_digest, _ = sha256_stream(stream)
+                    stream.seek(0)
+                    wacz = read_wacz(stream, name=path.name, payload_sink=sink)
+                    captures: Sequence[WarcCapture] = wacz.captures
+                    findings = len(wacz.findings) + sum(len(c.findings) for c in captures)
+                else:
+                    capture = read_warc(stream, name=path.name, payload_sink=sink)
+                    captures = (capture,)
+                    parsed_digest = capture.sha256
+                    findings = len(capture.findings)
+        except OSError as exc:
+            raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        original = ws.store.put_file(path)
     if original.digest != parsed_digest:
         raise IntegrityError(f"{path} changed while it was imported (its digest is no longer the one parsed)")
 
@@ -162,9 +165,9 @@ def import_warc(
             ),
             tool,
         )
-        payloads = 0
         # An extract is acquired, not analysed: the tool only cut the bytes the capture holds.
         derived_hil = involvement(options, run, tool, ArtifactRole.ORIGINAL, Origin.CAPTURED)
+        extracts = []
         for capture in captures:
             for item in capture.items:
                 if not isinstance(item, WarcResponse | WarcResource):
@@ -175,32 +178,29 @@ def import_warc(
                         f"{capture.name}: payload of record {item.record.record_id} was not stored as parsed"
                     )
                 media = item.payload.media_type or guess_media_type(item.record.target_uri or "")
-                append_artifact_record(
-                    writer,
-                    Provenance(
-                        digest=blob.digest,
-                        size=blob.size,
-                        media_type=media or "application/octet-stream",
-                        name=_payload_name(item.record.index, item.record.target_uri, media),
-                        origin=Origin.CAPTURED,
-                        role=ArtifactRole.DERIVATIVE,
-                        hil=derived_hil,
-                        tool=tool_ref,
-                        operator=operator,
-                        derived_from=(original.digest,),
-                        transformation=(
-                            f"payload of WARC {item.kind} record {item.record.record_id} "
-                            f"(record at byte {item.record.offset}, payload at byte "
-                            f"{item.payload.offset_in_block} of its block), byte-identical"
-                        ),
-                        source=Source(url=item.record.target_uri),
-                        captured_at=item.record.date,
-                        run=run.id if run else None,
-                        details={**item.to_dict(), "kind": f"warc-{item.kind}", "warc": capture.name},
+                provenance = Provenance(
+                    digest=blob.digest,
+                    size=blob.size,
+                    media_type=media or "application/octet-stream",
+                    name=_payload_name(item.record.index, item.record.target_uri, media),
+                    origin=Origin.CAPTURED,
+                    role=ArtifactRole.DERIVATIVE,
+                    hil=derived_hil,
+                    tool=tool_ref,
+                    operator=operator,
+                    derived_from=(original.digest,),
+                    transformation=(
+                        f"payload of WARC {item.kind} record {item.record.record_id} "
+                        f"(record at byte {item.record.offset}, payload at byte "
+                        f"{item.payload.offset_in_block} of its block), byte-identical"
                     ),
-                    tool,
+                    source=Source(url=item.record.target_uri),
+                    captured_at=item.record.date,
+                    run=run.id if run else None,
+                    details={**item.to_dict(), "kind": f"warc-{item.kind}", "warc": capture.name},
                 )
-                payloads += 1
+                extracts.append(ArtifactRecord(provenance, tool))
+        payloads = len(append_artifact_records(writer, extracts))
     return ImportedCapture(original.digest, sequence, payloads, findings, False)
 
 

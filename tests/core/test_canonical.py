@@ -11,7 +11,7 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from custody.canonical import canonical_bytes, parse_json, parse_json_object
+from custody.canonical import _plain, canonical_bytes, parse_json, parse_json_object
 from custody.errors import FormatError
 
 # RFC 8785 appendix B: IEEE 754 bit patterns and their ECMAScript serialisation.
@@ -224,6 +224,56 @@ def test_what_canonical_bytes_writes_parse_json_reads(number: float) -> None:
 def test_key_order_of_input_does_not_matter(document: dict[str, int]) -> None:
     reversed_document = dict(reversed(list(document.items())))
     assert canonical_bytes(reversed_document) == canonical_bytes(document)
+
+
+any_text = st.text(st.characters(min_codepoint=0, max_codepoint=0x10FFFF, categories=None, codec=None))
+ascii_keys = st.text(st.characters(max_codepoint=0x7F, codec=None), max_size=6)
+float_free_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1)
+    | st.sampled_from(["", "\x00\x1f\x7f", '"\\/', "\u2028\u2029", "\ue000\U0001f600", "\ud800"])
+    | any_text,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(ascii_keys, children, max_size=4)
+        | st.dictionaries(any_text, children, max_size=3)
+    ),
+    max_leaves=20,
+)
+
+
+def _reference(value: object) -> bytes | None:
+    try:
+        return rfc8785.dumps(value)
+    except ValueError:  # CanonicalizationError, or UnicodeEncodeError for a lone surrogate key
+        return None
+
+
+@given(float_free_values | json_values)
+def test_fast_path_writes_exactly_what_rfc8785_writes(value: object) -> None:
+    # canonical_bytes writes float-free, ASCII-keyed values with json's C encoder and the rest
+    # with rfc8785: either way the bytes must be the reference library's, and what the reference
+    # refuses (lone surrogates) must be refused.
+    expected = _reference(value)
+    if expected is None:
+        with pytest.raises(FormatError, match="cannot be canonicalised"):
+            canonical_bytes(value)
+    else:
+        assert canonical_bytes(value) == expected
+
+
+def test_fast_path_covers_what_custody_signs_and_hands_the_rest_to_rfc8785() -> None:
+    assert _plain({"artifact": {"size": 3, "name": "кириллица", "tags": ["a", None, True]}})
+    assert not _plain({"metrics": {"rate": 0.012}})  # a float: JCS number formatting
+    assert not _plain({"clé": 1})  # a non-ASCII key: JCS sorts keys by UTF-16 code units
+    # U+E000 sorts after U+1F600 in UTF-16 but before it in code points.
+    assert canonical_bytes({"\ue000": 1, "\U0001f600": 2}) == '{"\U0001f600":2,"\ue000":1}'.encode()
+
+
+def test_lone_surrogate_is_refused_by_name() -> None:
+    with pytest.raises(FormatError, match="surrogate"):
+        canonical_bytes({"text": "\ud800"})
 
 
 # -- strict parser --------------------------------------------------------------------------------
