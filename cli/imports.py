@@ -1,4 +1,4 @@
-"""custody import chat, custody redact / verify-redaction, custody lineage."""
+"""custody import chat|warc|dir, custody redact / verify-redaction, custody lineage."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from custody.importers.chat import import_chat
+from custody.importers.folder import SIDECAR_NAME, import_folder
 from custody.importers.web import import_warc
 from custody.models import HIL
 from custody.recording import RecordOptions
@@ -16,7 +17,7 @@ from custody_cli.context import CliState, pass_state
 
 @click.group("import")
 def import_group() -> None:
-    """Bulk importers: decoy-chatbot transcripts and web captures (WARC/WACZ)."""
+    """Bulk importers: decoy-chatbot transcripts, web captures (WARC/WACZ), folders with a sidecar."""
 
 
 @import_group.command("chat")
@@ -114,6 +115,50 @@ def import_warc_command(
     click.echo(
         f"imported   {path}: entry {result.sequence}, sha256:{result.digest[:16]}..., "
         f"{result.payloads} payload(s), {result.findings} finding(s)"
+    )
+
+
+@import_group.command("dir")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--case", "case_id", required=True, metavar="ID")
+@click.option(
+    "--sidecar",
+    "sidecar_name",
+    default=SIDECAR_NAME,
+    show_default=True,
+    metavar="NAME",
+    help="The sidecar file inside PATH.",
+)
+@click.option("--run", "run_id", metavar="RUN", help="The run the files belong to (all from its tool).")
+@pass_state
+def import_dir_command(
+    state: CliState, path: Path, case_id: str, sidecar_name: str, run_id: str | None
+) -> None:
+    """Import a folder of tool outputs described by a sidecar (custody/sidecar/v1).
+
+    \b
+    The sidecar (docs/sidecar-format.md) says, per file: digest and size, media type, origin
+    (captured/generated/mixed), role, the parents it was derived from and how, the tool and
+    exact version, and the human-involvement level. Files must match their digests; parents
+    must already be artifacts of the case (import the WARC first) or files of the same import.
+    Files the sidecar does not list are reported and left out. All or nothing; importing the
+    same folder again adds nothing.
+    """
+    with state.open_workspace() as ws:
+        result = import_folder(
+            ws, case_id, path, sidecar_name=sidecar_name, run_id=run_id, actor_name=state.actor
+        )
+    for item in result.files:
+        if item.duplicate:
+            click.echo(f"unchanged  {item.path}: already recorded (entry {item.sequence})")
+        else:
+            click.echo(f"recorded   {item.path}: entry {item.sequence}, sha256:{item.digest[:16]}...")
+    for name in result.unlisted:
+        click.echo(f"skipped    {name}: not listed in {sidecar_name}")
+    new = sum(not item.duplicate for item in result.files)
+    click.echo(
+        f"{new} file(s) recorded, {len(result.files) - new} already present, "
+        f"{len(result.unlisted)} not listed (sidecar sha256:{result.sidecar_digest[:16]}...)"
     )
 
 

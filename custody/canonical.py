@@ -49,25 +49,54 @@ def canonical_bytes(value: Any) -> bytes:
 
 def _plain(value: Any) -> bool:
     """Whether ``value`` can take the C-encoder path: no floats, ASCII keys only. Raises
-    ``ValueError`` for what no path may write (non-string keys, integers beyond 2**53-1)."""
-    if isinstance(value, str) or value is None or value is True or value is False:
+    ``ValueError`` for what no path may write (non-string keys, integers beyond 2**53-1).
+
+    Iterative, and strings (most of any document) are never pushed: this walk is on the path of
+    every signed entry, so it is kept cheap."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            for key, child in item.items():
+                if type(key) is not str and not isinstance(key, str):
+                    raise ValueError(f"object keys must be strings, got {type(key).__name__}")
+                if not key.isascii():
+                    return False
+                if type(child) is not str:
+                    stack.append(child)
+        elif kind is list or kind is tuple:
+            stack.extend(child for child in item if type(child) is not str)
+        elif kind is int:
+            if abs(item) > _MAX_SAFE_INTEGER:
+                raise ValueError(f"{item} exceeds safe integer domain for JSON numbers")
+        elif kind is float:
+            return False
+        elif item is None or kind is bool or kind is str:
+            continue
+        elif not _plain_subclass(item, stack):
+            return False
+    return True
+
+
+def _plain_subclass(item: Any, stack: list[Any]) -> bool:
+    """``_plain`` for instances of subclasses (StrEnum, IntEnum, OrderedDict...), as rare as they
+    are slow to recognise."""
+    if isinstance(item, (str, bool)):
         return True
-    if isinstance(value, int):
-        if abs(value) > _MAX_SAFE_INTEGER:
-            raise ValueError(f"{value} exceeds safe integer domain for JSON numbers")
+    if isinstance(item, int):
+        if abs(item) > _MAX_SAFE_INTEGER:
+            raise ValueError(f"{item} exceeds safe integer domain for JSON numbers")
         return True
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError(f"object keys must be strings, got {type(key).__name__}")
-            if not key.isascii() or not _plain(item):
-                return False
-        return True
-    if isinstance(value, (list, tuple)):
-        return all(_plain(item) for item in value)
-    if isinstance(value, float):
+    if isinstance(item, float):
         return False
-    raise TypeError(f"unsupported type: {type(value).__name__}")
+    if isinstance(item, dict):
+        stack.append(dict(item))
+        return True
+    if isinstance(item, (list, tuple)):
+        stack.append(list(item))
+        return True
+    raise TypeError(f"unsupported type: {type(item).__name__}")
 
 
 def _check_float_domain(value: Any) -> None:

@@ -38,6 +38,13 @@ from custody.timeutil import format_rfc3339, utc_now
 DB_CHUNK = 4 * 1024 * 1024
 
 
+class _Committed:
+    """The batch handle of the database store: its blobs are durable when ``put`` returns."""
+
+    def flush(self) -> None:
+        """Nothing to wait for."""
+
+
 class DatabaseBlobStore:
     """Blobs as chunked rows in the ledger database."""
 
@@ -48,9 +55,9 @@ class DatabaseBlobStore:
     def create(self) -> None:
         """Nothing to do: the tables are part of the schema."""
 
-    def batch(self) -> contextlib.AbstractContextManager[None]:
+    def batch(self) -> contextlib.AbstractContextManager[_Committed]:
         """Nothing to defer: every blob commits (durably) in its own transaction."""
-        return contextlib.nullcontext()
+        return contextlib.nullcontext(_Committed())
 
     def exists(self, digest: str) -> bool:
         check_sha256_hex(digest)

@@ -66,6 +66,20 @@ EVENT_TYPES = frozenset(
 AFTER_SEAL_EVENTS = frozenset({ARTIFACT_ACCESSED, CUSTODY_RELEASED, CUSTODY_ACCEPTED, KEY_ADDED})
 """What a sealed case still records: reading evidence out and handing custody on."""
 
+TOOL_ROLE = "tool"
+TOOL_ROLE_EVENTS = frozenset(
+    {KEY_ADDED, TOOL_REGISTERED, RUN_STARTED, RUN_ENDED, ARTIFACT_RECORDED, ARTIFACT_DERIVED}
+)
+"""What a tool's service key (role ``tool``) may sign: what the tool captured and produced in
+its runs. Opening, handing on or sealing a case, revoking keys, reading evidence out, answering
+questions and exporting bundles are for people."""
+
+
+def role_may_sign(role: str | None, event_type: str) -> bool:
+    """Whether a key of ``role`` may sign an event of ``event_type`` (writer and verifier agree)."""
+    return role != TOOL_ROLE or event_type in TOOL_ROLE_EVENTS
+
+
 COMMON_FIELDS = ("case", "sequence", "time", "actor")
 MAX_SEQUENCE = 2**53 - 1
 

@@ -25,8 +25,10 @@ from custody.events import (
     CASE_SEALED,
     KEY_ADDED,
     KEY_REVOKED,
+    TOOL_ROLE_EVENTS,
     CustodyEvent,
     _unverified_event,
+    role_may_sign,
 )
 from custody.keys import PublicKey
 from custody.timeutil import parse_rfc3339
@@ -168,6 +170,13 @@ def verify_ledger(case_id: str, entries: Sequence[bytes], report: Report) -> Ver
             envelope.verify({public.key_id: public})
         except CustodyError as exc:
             signatures.fail(f"entry {index} ({event.event_type}): {exc.message}")
+            continue
+        role = known.get("role")
+        if not role_may_sign(str(role) if role is not None else None, event.event_type):
+            signatures.fail(
+                f"entry {index} ({event.event_type}): signed by key {event.actor[:16]}..., whose role is "
+                f"{role}; a tool's service key may sign only {', '.join(sorted(TOOL_ROLE_EVENTS))}"
+            )
             continue
         if introduced is not None:
             keys[event.actor] = introduced

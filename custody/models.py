@@ -242,6 +242,7 @@ class Provenance:
     details: Mapping[str, Any] | None = None
     """Source-specific signed facts (a transcript's commitment root and findings, a WARC record's
     URI and headers...); canonical JSON, validated by the importer that writes it."""
+    _canonical: bytes = field(init=False, repr=False, compare=False, default=b"")
 
     def __post_init__(self) -> None:
         check_sha256_hex(self.digest, what="artifact digest")
@@ -269,10 +270,11 @@ class Provenance:
             object.__setattr__(self, "captured_at", normalise_rfc3339(self.captured_at, what="captured-at"))
         _optional_text(self.run, what="run id", limit=64)
         _optional_text(self.note, what="note")
-        if self.details is not None:
-            if not isinstance(self.details, Mapping):
-                raise FormatError(f"artifact details must be an object, got {type(self.details).__name__}")
-            canonical_bytes(dict(self.details))  # fail now, not when signing
+        if self.details is not None and not isinstance(self.details, Mapping):
+            raise FormatError(f"artifact details must be an object, got {type(self.details).__name__}")
+        # Canonicalised once, now: a value JSON cannot carry fails here, not when signing, and
+        # provenance_digest (asked for every record of a bulk import) costs no second pass.
+        object.__setattr__(self, "_canonical", canonical_bytes(self.to_dict()))
 
     def to_dict(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -333,4 +335,4 @@ class Provenance:
     @property
     def provenance_digest(self) -> str:
         """SHA-256 of the canonical provenance: equal for the same bytes and the same claims."""
-        return sha256_hex(canonical_bytes(self.to_dict()))
+        return sha256_hex(self._canonical)

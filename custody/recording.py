@@ -13,9 +13,10 @@ Invariants:
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -87,6 +88,18 @@ class RecordOptions:
     operator: str | None = None
     media_type: str | None = None
     note: str | None = None
+    details: Mapping[str, Any] | None = None  # source-specific signed facts (recorder API)
+
+
+@dataclass(frozen=True)
+class NamedBytes:
+    """Content to record that is not a file (the recorder API): its bytes and the name to record."""
+
+    name: str
+    data: bytes
+
+
+RecordInput = Path | NamedBytes
 
 
 @dataclass(frozen=True)
@@ -177,10 +190,12 @@ def resolve_artifact_digest(session: Session, case_id: str, prefix: str) -> str:
     return found[0]
 
 
-def _check_inputs(paths: Sequence[Path]) -> None:
-    if not paths:
+def _check_inputs(inputs: Sequence[RecordInput]) -> None:
+    if not inputs:
         raise FormatError("nothing to record: name at least one file")
-    for path in paths:
+    for path in inputs:
+        if isinstance(path, NamedBytes):
+            continue
         if not path.exists():
             raise InputFileError(f"file to record not found: {path}")
         if not path.is_file():
@@ -199,14 +214,32 @@ def record_files(
     actor_name: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> list[RecordOutcome]:
-    """Store ``paths`` and append one signed ``artifact.recorded`` entry per new record.
+    """Store ``paths`` and append one signed ``artifact.recorded`` entry per new record
+    (``record_inputs`` for files)."""
+    return record_inputs(
+        ws, case_id, paths, tool_spec=tool_spec, options=options, actor_name=actor_name, progress=progress
+    )
+
+
+def record_inputs(
+    ws: Workspace,
+    case_id: str,
+    inputs: Sequence[RecordInput],
+    *,
+    tool_spec: str | None,
+    options: RecordOptions = RecordOptions(),
+    actor_name: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[RecordOutcome]:
+    """Store ``inputs`` (files, or named bytes) and append one signed ``artifact.recorded``
+    entry per new record.
 
     Raises:
         InputFileError: a file is missing (nothing is recorded).
         NotFoundError: unknown case, tool, run or parent artifact.
         FormatError / PolicyError: invalid options, sealed case, ended run, revoked key.
     """
-    _check_inputs(paths)
+    _check_inputs(inputs)
     actor, signer = unlock_actor(ws, actor_name)
 
     # 1. Validate everything against the database before storing a byte.
@@ -240,18 +273,22 @@ def record_files(
         captured_at=options.captured_at,
         run=run.id if run else None,
         note=options.note,
+        details=options.details,
     )
 
     # 2. Store the bytes (write-once; a crash here leaves at most unreferenced blobs).
     records = []
-    for path in paths:
-        stored = ws.store.put_file(path, progress)
+    for item in inputs:
+        if isinstance(item, NamedBytes):
+            stored, name, path = ws.store.put_bytes(item.data), item.name, Path(item.name)
+        else:
+            stored, name, path = ws.store.put_file(item, progress), item.name, item
         provenance = replace(
             template,
             digest=stored.digest,
             size=stored.size,
-            name=path.name,
-            media_type=options.media_type or guess_media_type(path.name),
+            name=name,
+            media_type=options.media_type or guess_media_type(name),
         )
         records.append((path, provenance))
 

@@ -7,8 +7,9 @@ Invariants:
   read exactly once).
 - Writes are atomic: temp file in the same file system, fsync, rename, fsync of the directory.
   A crash leaves either no blob or a complete one (plus, at worst, a stray temp file). Inside
-  ``batch()`` the fsyncs are replaced by one sync of the file system when the block ends: bulk
-  importers store thousands of payloads, and the ledger entries naming them commit only after.
+  ``batch()`` small blobs are written by a background thread and the fsyncs are replaced by one
+  sync of the file system at ``flush()``: bulk importers store thousands of payloads, and the
+  ledger entries naming them commit only after that flush.
 - Write-once: an existing blob is never overwritten; stored files are made read-only.
 - ``open_verified`` / ``read_bytes(verify=True)`` re-hash on read and raise ``IntegrityError``
   naming the digest when the bytes on disk no longer match.
@@ -20,11 +21,13 @@ import ctypes
 import hashlib
 import io
 import os
+import secrets
 import sys
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +37,21 @@ from custody.digests import CHUNK_SIZE, check_sha256_hex
 from custody.errors import InputFileError, IntegrityError, NotFoundError, StoreError
 
 COPY_CHUNK = 4 * CHUNK_SIZE
+SMALL_BLOB = 256 * 1024
+"""Inputs shorter than this are read whole and hashed before anything is written."""
+
+
+def _read_up_to(stream: BinaryIO, limit: int) -> bytes:
+    """Up to ``limit`` bytes from ``stream``; fewer only at the end of the stream."""
+    parts: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = stream.read(limit - size)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
 
 
 @dataclass(frozen=True)
@@ -119,6 +137,46 @@ def _syncfs(path: Path) -> bool:
     return True
 
 
+class BlobBatch:
+    """The blobs stored inside one ``FileBlobStore.batch()`` block (one thread's)."""
+
+    MAX_PENDING = 256  # small blobs (at most SMALL_BLOB each) queued for the writer at once
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.written: list[Path] = []
+        self.pending: set[str] = set()
+        self._writer: ThreadPoolExecutor | None = None
+        self._queued: deque[Future[None]] = deque()
+
+    def submit(self, digest: str, write: Callable[[], None]) -> None:
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="custody-blobs")
+        while len(self._queued) >= self.MAX_PENDING:
+            self._queued.popleft().result()
+        self.pending.add(digest)
+        self._queued.append(self._writer.submit(write))
+
+    def flush(self) -> None:
+        """Wait for every queued write, then make the batch durable (one sync of the file system
+        holding the store, or an fsync per file and folder where that is not available)."""
+        while self._queued:
+            self._queued.popleft().result()  # raises the writer's StoreError
+        try:
+            if self.written and not _syncfs(self.root):
+                for path in self.written:
+                    _fsync_path(path)
+                for folder in {path.parent for path in self.written}:
+                    _fsync_path(folder)
+        except OSError as exc:
+            raise StoreError(f"cannot sync blob store {self.root}: {exc.strerror or exc}") from exc
+        self.written = []
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=True, cancel_futures=True)
+
+
 class FileBlobStore:
     """Blobs as files under ``root``."""
 
@@ -126,29 +184,26 @@ class FileBlobStore:
         self.root = root
         self._tmp = root / "tmp"
         self._local = threading.local()  # the open batch of this thread, if any
+        self._folders: set[Path] = set()  # folders known to exist (a mkdir call per blob adds up)
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Store many blobs and make them durable together when the block ends (one file-system
-        sync instead of two fsyncs per blob). Until then, a blob stored inside the block may not
-        survive a power cut: commit nothing that names it before the block has ended."""
-        if getattr(self._local, "written", None) is not None:
-            yield  # nested: the outer block syncs
+    def batch(self) -> Iterator[BlobBatch]:
+        """Store many blobs and make them durable together: small blobs are hashed at once (their
+        digest is returned) and written by a background thread, and one file-system sync replaces
+        two fsyncs per blob. Call ``flush()`` on the handle before committing anything that names
+        a blob of the batch (the block's end flushes too): until then a blob may not be on disk."""
+        current: BlobBatch | None = getattr(self._local, "batch", None)
+        if current is not None:
+            yield current  # nested: the outer block flushes
             return
-        written: list[Path] = []
-        self._local.written = written
+        batch = BlobBatch(self.root)
+        self._local.batch = batch
         try:
-            yield
-            try:
-                if written and not _syncfs(self.root):
-                    for path in written:
-                        _fsync_path(path)
-                    for folder in {path.parent for path in written}:
-                        _fsync_path(folder)
-            except OSError as exc:
-                raise StoreError(f"cannot sync blob store {self.root}: {exc.strerror or exc}") from exc
+            yield batch
+            batch.flush()
         finally:
-            self._local.written = None
+            self._local.batch = None
+            batch.close()
 
     def create(self) -> None:
         (self.root / "sha256").mkdir(parents=True, exist_ok=True)
@@ -169,9 +224,12 @@ class FileBlobStore:
         once both are done. Small inputs never start the thread. Written chunks are handed to the
         kernel's write-back early (posix_fadvise), so the final fsync overlaps with the copy
         (not inside ``batch()``: thousands of small write-backs would only slow the file system)."""
+        batch: BlobBatch | None = getattr(self._local, "batch", None)
+        prefix = _read_up_to(stream, SMALL_BLOB)
+        if len(prefix) < SMALL_BLOB:
+            return self._put_small(prefix, batch)
         hasher = hashlib.sha256()
         size = 0
-        batch: list[Path] | None = getattr(self._local, "written", None)
         self._tmp.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix="incoming-", dir=self._tmp)
         tmp_path = Path(tmp_name)
@@ -191,6 +249,9 @@ class FileBlobStore:
                 buffer = bytearray(COPY_CHUNK)
                 view = memoryview(buffer)
                 writer: ThreadPoolExecutor | None = None
+                hasher.update(prefix)
+                write_all(memoryview(prefix), 0)
+                size = len(prefix)
                 try:
                     while count := stream.readinto(view):  # type: ignore[attr-defined]
                         chunk = view[:count]
@@ -220,13 +281,55 @@ class FileBlobStore:
             if batch is None:
                 _fsync_path(final.parent)
             else:
-                batch.append(final)
+                batch.written.append(final)
             return StoredBlob(digest, size, created=True)
         except OSError as exc:
             raise StoreError(f"cannot write to blob store {self.root}: {exc.strerror or exc}") from exc
         finally:
             if tmp_path.exists():
                 tmp_path.unlink()
+
+    def _put_small(self, data: bytes, batch: BlobBatch | None) -> StoredBlob:
+        """Store a blob already read whole: hashed first, so known content is never written again;
+        in a batch, written by the batch's writer thread."""
+        digest = hashlib.sha256(data).hexdigest()
+        final = self.path_for(digest)
+        if (batch is not None and digest in batch.pending) or final.exists():
+            return StoredBlob(digest, len(data), created=False)
+        if batch is None:
+            self._write_new(data, final, durable=True)
+        else:
+            batch.submit(digest, lambda: self._write_new(data, final, durable=False))
+            batch.written.append(final)
+        return StoredBlob(digest, len(data), created=True)
+
+    def _write_new(self, data: bytes, final: Path, *, durable: bool) -> None:
+        """Write ``data`` to a new read-only temp file and rename it to ``final``."""
+        tmp_path = self._tmp / f"incoming-{secrets.token_hex(8)}"
+        try:
+            self._ensure_folder(self._tmp)
+            self._ensure_folder(final.parent)
+            fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                if durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp_path, final)
+            if durable:
+                _fsync_path(final.parent)
+        except OSError as exc:
+            with suppress(OSError):
+                tmp_path.unlink()
+            raise StoreError(f"cannot write to blob store {self.root}: {exc.strerror or exc}") from exc
+
+    def _ensure_folder(self, folder: Path) -> None:
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
 
     def put_file(self, path: Path, progress: Callable[[int], None] | None = None) -> StoredBlob:
         """Store a file's bytes; ``progress`` is called with the size of each chunk read."""

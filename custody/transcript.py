@@ -22,26 +22,24 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from custody import fields
 from custody.canonical import drop_none, parse_json_object
 from custody.digests import check_sha256_hex, sha256_hex
 from custody.errors import FormatError, NotFoundError
 from custody.models import HIL, HILFunction, HumanInvolvement, Origin, check_slug, parse_enum
-from custody.timeutil import format_rfc3339, parse_rfc3339
+from custody.timeutil import parse_rfc3339
 
 SCHEMA = "custody/transcript/v1"
 MAX_LINE_BYTES = 1 << 20
 """Longest line accepted (1 MiB), LF excluded."""
 MAX_LINES = 1_000_000
 """Most lines accepted in one transcript."""
-
-_ID_LIMIT = 256
-_EXTENSION_PREFIX = "x_"
 
 
 class Speaker(StrEnum):
@@ -98,86 +96,6 @@ class FindingKind(StrEnum):
     NO_MESSAGES = "no_messages"
 
 
-# --- field checks (messages name the field; the parser adds file and line) ----------------------
-
-
-def _check_fields(
-    document: Mapping[str, Any], record: str, required: Iterable[str], optional: Iterable[str]
-) -> None:
-    required, optional = tuple(required), tuple(optional)
-    known = set(required) | set(optional)
-    missing = [key for key in required if key not in document]
-    if missing:
-        raise FormatError(f"{record} is missing required field(s) {', '.join(repr(k) for k in missing)}")
-    unknown = sorted(k for k in document if k not in known and not k.startswith(_EXTENSION_PREFIX))
-    if unknown:
-        raise FormatError(
-            f"{record} has unknown field(s) {', '.join(repr(k) for k in unknown)}; "
-            f"vendor extensions must start with {_EXTENSION_PREFIX!r}"
-        )
-    nulls = sorted(k for k in set(optional) if k in document and document[k] is None)
-    if nulls:
-        raise FormatError(
-            f"in {record}, {', '.join(repr(k) for k in nulls)} {'is' if len(nulls) == 1 else 'are'} null; "
-            "omit optional fields instead of writing null"
-        )
-
-
-def _type_name(value: Any) -> str:
-    return {
-        type(None): "null",
-        bool: "boolean",
-        int: "number",
-        float: "number",
-        str: "text",
-        list: "array",
-        dict: "object",
-    }.get(type(value), type(value).__name__)
-
-
-def _describe(value: Any) -> str:
-    return "null" if value is None else f"{_type_name(value)} {value!r}"
-
-
-def _text(value: Any, what: str, *, limit: int | None = _ID_LIMIT, allow_empty: bool = False) -> str:
-    if not isinstance(value, str):
-        raise FormatError(f"{what} must be text, got {_describe(value)}")
-    if not allow_empty and not value.strip():
-        raise FormatError(f"{what} must not be empty")
-    if limit is not None and len(value) > limit:
-        raise FormatError(f"{what} is {len(value)} characters long (max {limit})")
-    return value
-
-
-def _optional_text(value: Any, what: str, *, limit: int | None = _ID_LIMIT) -> str | None:
-    return None if value is None else _text(value, what, limit=limit)
-
-
-def _seq(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise FormatError(f"{what} must be a whole number, got {_describe(value)}")
-    if value < 1:
-        raise FormatError(f"{what} must be 1 or more, got {value}")
-    return value
-
-
-def _object(value: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise FormatError(f"{what} must be an object, got {_type_name(value)}")
-    return value
-
-
-def _array(value: Any, what: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise FormatError(f"{what} must be an array, got {_type_name(value)}")
-    return value
-
-
-def _time(value: Any, what: str) -> tuple[str, datetime]:
-    moment = parse_rfc3339(_text(value, what, limit=64), what=what)
-    return format_rfc3339(moment), moment
-
-
 # --- the header ---------------------------------------------------------------------------------
 
 
@@ -189,16 +107,16 @@ class Counterpart:
     display_name: str | None = None
 
     def __post_init__(self) -> None:
-        _text(self.account, "counterpart.account")
-        _optional_text(self.display_name, "counterpart.display_name")
+        fields.text(self.account, "counterpart.account")
+        fields.optional_text(self.display_name, "counterpart.display_name")
 
     def to_dict(self) -> dict[str, Any]:
         return drop_none({"account": self.account, "display_name": self.display_name})
 
     @classmethod
     def from_dict(cls, document: Any) -> Counterpart:
-        document = _object(document, "counterpart")
-        _check_fields(document, "counterpart", ("account",), ("display_name",))
+        document = fields.json_object(document, "counterpart")
+        fields.check_fields(document, "counterpart", ("account",), ("display_name",))
         return cls(document["account"], document.get("display_name"))
 
 
@@ -210,16 +128,16 @@ class PersonaRef:
     version: str
 
     def __post_init__(self) -> None:
-        _text(self.id, "persona.id")
-        _text(self.version, "persona.version")
+        fields.text(self.id, "persona.id")
+        fields.text(self.version, "persona.version")
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "version": self.version}
 
     @classmethod
     def from_dict(cls, document: Any) -> PersonaRef:
-        document = _object(document, "persona")
-        _check_fields(document, "persona", ("id", "version"), ())
+        document = fields.json_object(document, "persona")
+        fields.check_fields(document, "persona", ("id", "version"), ())
         return cls(document["id"], document["version"])
 
 
@@ -232,15 +150,15 @@ class TranscriptTool:
 
     def __post_init__(self) -> None:
         check_slug(self.name, what="tool.name")
-        _text(self.version, "tool.version", limit=64)
+        fields.text(self.version, "tool.version", limit=64)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version}
 
     @classmethod
     def from_dict(cls, document: Any) -> TranscriptTool:
-        document = _object(document, "tool")
-        _check_fields(document, "tool", ("name", "version"), ())
+        document = fields.json_object(document, "tool")
+        fields.check_fields(document, "tool", ("name", "version"), ())
         return cls(document["name"], document["version"])
 
 
@@ -263,14 +181,14 @@ class ConversationHeader:
     line_number: int = field(default=1, compare=False)
 
     def __post_init__(self) -> None:
-        _text(self.conversation_id, "conversation_id")
-        _text(self.platform, "platform")
+        fields.text(self.conversation_id, "conversation_id")
+        fields.text(self.platform, "platform")
         for name, kind in (("counterpart", Counterpart), ("persona", PersonaRef), ("tool", TranscriptTool)):
             if not isinstance(getattr(self, name), kind):
                 raise FormatError(f"{name} must be a {kind.__name__}")
-        _optional_text(self.run, "run")
+        fields.optional_text(self.run, "run")
         if self.started_at is not None:
-            object.__setattr__(self, "started_at", _time(self.started_at, "started_at")[0])
+            object.__setattr__(self, "started_at", fields.timestamp(self.started_at, "started_at")[0])
 
     @property
     def started_moment(self) -> datetime | None:
@@ -295,7 +213,7 @@ class ConversationHeader:
     def from_dict(
         cls, document: Mapping[str, Any], *, line: bytes = b"", line_number: int = 1
     ) -> ConversationHeader:
-        _check_fields(document, "the conversation header", _HEADER_REQUIRED, _HEADER_OPTIONAL)
+        fields.check_fields(document, "the conversation header", _HEADER_REQUIRED, _HEADER_OPTIONAL)
         if document["type"] != "conversation":
             raise FormatError(f"the header's type must be 'conversation', got {document['type']!r}")
         if document["schema"] != SCHEMA:
@@ -325,16 +243,16 @@ class ModelRef:
     parameters_ref: str | None = None
 
     def __post_init__(self) -> None:
-        _text(self.snapshot, "model.snapshot")
-        _optional_text(self.parameters_ref, "model.parameters_ref")
+        fields.text(self.snapshot, "model.snapshot")
+        fields.optional_text(self.parameters_ref, "model.parameters_ref")
 
     def to_dict(self) -> dict[str, Any]:
         return drop_none({"snapshot": self.snapshot, "parameters_ref": self.parameters_ref})
 
     @classmethod
     def from_dict(cls, document: Any) -> ModelRef:
-        document = _object(document, "model")
-        _check_fields(document, "model", ("snapshot",), ("parameters_ref",))
+        document = fields.json_object(document, "model")
+        fields.check_fields(document, "model", ("snapshot",), ("parameters_ref",))
         return cls(document["snapshot"], document.get("parameters_ref"))
 
 
@@ -351,8 +269,8 @@ class ToolCall:
     result_digest: str | None = None
 
     def __post_init__(self) -> None:
-        _text(self.name, "tool call name")
-        _optional_text(self.call_id, "tool call id")
+        fields.text(self.name, "tool call name")
+        fields.optional_text(self.call_id, "tool call id")
         if self.result_digest is not None:
             check_sha256_hex(self.result_digest, what="tool call result_digest")
 
@@ -368,8 +286,8 @@ class ToolCall:
 
     @classmethod
     def from_dict(cls, document: Any, *, what: str = "tool call") -> ToolCall:
-        document = _object(document, what)
-        _check_fields(document, what, ("name",), ("id", "arguments", "result_digest"))
+        document = fields.json_object(document, what)
+        fields.check_fields(document, what, ("name",), ("id", "arguments", "result_digest"))
         return cls(
             document["name"], document.get("id"), document.get("arguments"), document.get("result_digest")
         )
@@ -388,10 +306,10 @@ class Attachment:
     def __post_init__(self) -> None:
         if self.sha256 is not None:
             check_sha256_hex(self.sha256, what="attachment sha256")
-        if self.media_type is not None and "/" not in _text(self.media_type, "attachment media_type"):
+        if self.media_type is not None and "/" not in fields.text(self.media_type, "attachment media_type"):
             raise FormatError(f"attachment media_type must look like type/subtype, got {self.media_type!r}")
-        _optional_text(self.name, "attachment name", limit=1024)
-        _optional_text(self.url, "attachment url", limit=8192)
+        fields.optional_text(self.name, "attachment name", limit=1024)
+        fields.optional_text(self.url, "attachment url", limit=8192)
         if self.sha256 is None and self.url is None and self.name is None:
             raise FormatError("an attachment needs at least one of sha256, url or name")
 
@@ -402,31 +320,11 @@ class Attachment:
 
     @classmethod
     def from_dict(cls, document: Any, *, what: str = "attachment") -> Attachment:
-        document = _object(document, what)
-        _check_fields(document, what, (), ("sha256", "media_type", "name", "url"))
+        document = fields.json_object(document, what)
+        fields.check_fields(document, what, (), ("sha256", "media_type", "name", "url"))
         return cls(
             document.get("sha256"), document.get("media_type"), document.get("name"), document.get("url")
         )
-
-
-def _hil_from_dict(document: Any) -> HumanInvolvement:
-    document = _object(document, "hil")
-    _check_fields(document, "hil", ("level",), ("function", "approved_by", "supervised_by", "reviewed_by"))
-    for name in ("level", "function", "approved_by", "supervised_by", "reviewed_by"):
-        if name in document:
-            _text(document[name], f"hil.{name}")
-    level = parse_enum(HIL, document["level"], what="hil.level")
-    function = parse_enum(HILFunction, document.get("function", HILFunction.ACT.value), what="hil.function")
-    try:
-        return HumanInvolvement(
-            level=level,
-            function=function,
-            approved_by=document.get("approved_by"),
-            supervised_by=document.get("supervised_by"),
-            reviewed_by=document.get("reviewed_by"),
-        )
-    except FormatError as exc:
-        raise FormatError(f"hil: {exc.message}") from exc
 
 
 _MESSAGE_REQUIRED = ("type", "seq", "platform_message_id", "time", "speaker", "authorship", "text")
@@ -453,14 +351,14 @@ class Message:
     moment: datetime = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        _seq(self.seq, "seq")
-        _text(self.platform_message_id, "platform_message_id")
-        time, moment = _time(self.time, "time")
+        fields.whole_number(self.seq, "seq", minimum=1)
+        fields.text(self.platform_message_id, "platform_message_id")
+        time, moment = fields.timestamp(self.time, "time")
         object.__setattr__(self, "time", time)
         object.__setattr__(self, "moment", moment)
         object.__setattr__(self, "speaker", parse_enum(Speaker, self.speaker, what="speaker"))
         object.__setattr__(self, "authorship", parse_enum(Authorship, self.authorship, what="authorship"))
-        _text(self.text, "text", limit=None, allow_empty=True)
+        fields.text(self.text, "text", limit=None, allow_empty=True)
         if self.context_digest is not None:
             check_sha256_hex(self.context_digest, what="context_digest")
         object.__setattr__(self, "tool_calls", tuple(self.tool_calls))
@@ -515,11 +413,11 @@ class Message:
 
     @classmethod
     def from_dict(cls, document: Mapping[str, Any], *, line: bytes = b"", line_number: int = 0) -> Message:
-        _check_fields(document, "a message", _MESSAGE_REQUIRED, _MESSAGE_OPTIONAL)
-        tool_calls = _array(document.get("tool_calls", []), "tool_calls")
-        attachments = _array(document.get("attachments", []), "attachments")
+        fields.check_fields(document, "a message", _MESSAGE_REQUIRED, _MESSAGE_OPTIONAL)
+        tool_calls = fields.json_array(document.get("tool_calls", []), "tool_calls")
+        attachments = fields.json_array(document.get("attachments", []), "attachments")
         return cls(
-            seq=_seq(document["seq"], "seq"),
+            seq=fields.whole_number(document["seq"], "seq", minimum=1),
             platform_message_id=document["platform_message_id"],
             time=document["time"],
             speaker=document["speaker"],
@@ -530,7 +428,11 @@ class Message:
             tool_calls=tuple(
                 ToolCall.from_dict(c, what=f"tool_calls[{i}]") for i, c in enumerate(tool_calls)
             ),
-            hil=_hil_from_dict(document["hil"]) if "hil" in document else None,
+            hil=(
+                fields.hil_from_dict(document["hil"], default_function=HILFunction.ACT)
+                if "hil" in document
+                else None
+            ),
             attachments=tuple(
                 Attachment.from_dict(a, what=f"attachments[{i}]") for i, a in enumerate(attachments)
             ),
@@ -555,20 +457,20 @@ class EditEvent:
     moment: datetime = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        _seq(self.target_seq, "target_seq")
-        time, moment = _time(self.time, "time")
+        fields.whole_number(self.target_seq, "target_seq", minimum=1)
+        time, moment = fields.timestamp(self.time, "time")
         object.__setattr__(self, "time", time)
         object.__setattr__(self, "moment", moment)
-        _text(self.new_text, "new_text", limit=None, allow_empty=True)
+        fields.text(self.new_text, "new_text", limit=None, allow_empty=True)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": "edit", "target_seq": self.target_seq, "time": self.time, "new_text": self.new_text}
 
     @classmethod
     def from_dict(cls, document: Mapping[str, Any], *, line: bytes = b"", line_number: int = 0) -> EditEvent:
-        _check_fields(document, "an edit event", ("type", "target_seq", "time", "new_text"), ())
+        fields.check_fields(document, "an edit event", ("type", "target_seq", "time", "new_text"), ())
         return cls(
-            _seq(document["target_seq"], "target_seq"),
+            fields.whole_number(document["target_seq"], "target_seq", minimum=1),
             document["time"],
             document["new_text"],
             line=line,
@@ -589,11 +491,11 @@ class DeletionEvent:
     moment: datetime = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        _seq(self.target_seq, "target_seq")
-        time, moment = _time(self.time, "time")
+        fields.whole_number(self.target_seq, "target_seq", minimum=1)
+        time, moment = fields.timestamp(self.time, "time")
         object.__setattr__(self, "time", time)
         object.__setattr__(self, "moment", moment)
-        _optional_text(self.by, "by")
+        fields.optional_text(self.by, "by")
 
     def to_dict(self) -> dict[str, Any]:
         return drop_none(
@@ -604,9 +506,9 @@ class DeletionEvent:
     def from_dict(
         cls, document: Mapping[str, Any], *, line: bytes = b"", line_number: int = 0
     ) -> DeletionEvent:
-        _check_fields(document, "a deletion event", ("type", "target_seq", "time"), ("by",))
+        fields.check_fields(document, "a deletion event", ("type", "target_seq", "time"), ("by",))
         return cls(
-            _seq(document["target_seq"], "target_seq"),
+            fields.whole_number(document["target_seq"], "target_seq", minimum=1),
             document["time"],
             document.get("by"),
             line=line,
@@ -641,15 +543,15 @@ class Finding:
         object.__setattr__(self, "kind", parse_enum(FindingKind, self.kind, what="finding kind"))
         if isinstance(self.line, bool) or not isinstance(self.line, int) or self.line < 1:
             raise FormatError(f"finding line must be a line number (1 or more), got {self.line!r}")
-        _text(self.message, "finding message", limit=4096)
+        fields.text(self.message, "finding message", limit=4096)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "line": self.line, "message": self.message}
 
     @classmethod
     def from_dict(cls, document: Any) -> Finding:
-        document = _object(document, "finding")
-        _check_fields(document, "finding", ("kind", "line", "message"), ())
+        document = fields.json_object(document, "finding")
+        fields.check_fields(document, "finding", ("kind", "line", "message"), ())
         return cls(document["kind"], document["line"], document["message"])
 
     def __str__(self) -> str:

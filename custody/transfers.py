@@ -90,7 +90,7 @@ def accept_custody(ws: Workspace, case_id: str, *, actor_name: str | None = None
         case = writer.case
         if case.pending_release is None:
             raise PolicyError(f"no custody release of {case_id} is waiting to be accepted")
-        release = writer.session.get(AppendedEntry, (case_id, case.pending_release))
+        release = writer.session.get(db.LedgerEntryRow, (case_id, case.pending_release))
         assert release is not None
         _, event = _unverified_event(release.entry)
         receiver = event.body.get("to", {}).get("key_id")
@@ -204,7 +204,7 @@ def revoke_key(
 
 
 def _time_of(session: Session, case_id: str, sequence: int) -> str:
-    row = session.get(AppendedEntry, (case_id, sequence))
+    row = session.get(db.LedgerEntryRow, (case_id, sequence))
     assert row is not None
     return row.time
 

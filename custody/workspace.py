@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
@@ -33,6 +34,9 @@ from custody.keys import PassphraseCallback, Signer, decrypt_private_key
 from custody.logkey import ensure_log_key
 from custody.store import FileBlobStore
 from custody.timeutil import utc_now
+
+if TYPE_CHECKING:
+    from custody.recorder import Recorder
 
 MARKER = ".custody"
 CONFIG_NAME = "config.json"
@@ -135,6 +139,7 @@ class Workspace:
         self.engine: Engine = db.make_engine(self.database_url)
         self._store: BlobStore | None = None
         self._signers: dict[str, Signer] = {}
+        self._signers_lock = threading.Lock()  # recorder threads share the unlocked keys
 
     @property
     def store(self) -> BlobStore:
@@ -252,6 +257,35 @@ class Workspace:
         tmp.write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
         os.replace(tmp, self.config_path)
 
+    # -- recording as a tool runs --------------------------------------------------------------
+    def run(
+        self,
+        case_id: str,
+        tool: str,
+        *,
+        operator: str | None = None,
+        hil: str | None = None,
+        supervisor: str | None = None,
+        authorisation: str | None = None,
+        actor: str | None = None,
+    ) -> Recorder:
+        """Start a run of ``tool`` (``NAME`` or ``NAME@VERSION``) in ``case_id`` and return its
+        recorder; use it as a context manager, which ends the run (see ``custody.recorder``).
+        ``actor`` is the signing key (e.g. the tool's service key); ``hil`` defaults to the tool
+        card's ``default_hil``."""
+        from custody.recorder import open_run  # noqa: PLC0415 - the recorder builds on this module
+
+        return open_run(
+            self,
+            case_id,
+            tool,
+            operator=operator,
+            hil=hil,
+            supervisor=supervisor,
+            authorisation=authorisation,
+            actor=actor,
+        )
+
     # -- acting keys ---------------------------------------------------------------------------
     def acting_actor_name(self, explicit: str | None = None) -> str:
         """Who acts: ``explicit`` (``--as``), else ``CUSTODY_ACTOR``, else the workspace default."""
@@ -264,7 +298,12 @@ class Workspace:
         return name
 
     def signer(self, name: str) -> Signer:
-        """Unlock the private key of actor ``name`` (asks the passphrase callback once)."""
+        """Unlock the private key of actor ``name`` (asks the passphrase callback once, also when
+        several threads ask at the same time)."""
+        with self._signers_lock:
+            return self._unlock(name)
+
+    def _unlock(self, name: str) -> Signer:
         if name in self._signers:
             return self._signers[name]
         path = self.key_path(name)

@@ -140,6 +140,18 @@ class Cli:
         return result
 
 
+def assert_error(result: CliResult, code: int, *fragments: str) -> None:
+    """A refused command: exit ``code``, ``Error: ...`` on stderr naming ``fragments``, nothing on
+    stdout, no traceback."""
+    text = str(result)
+    assert result.code == code, text
+    assert result.err.startswith("Error: "), text
+    assert "Traceback" not in result.err, text
+    assert result.out == "", text
+    for fragment in fragments:
+        assert fragment in result.err, text
+
+
 def make_cli(tmp_path: Path, database_url: str | None) -> Cli:
     work = tmp_path / "work"
     work.mkdir()

@@ -24,7 +24,7 @@ from custody.keys import KdfParams, PublicKey, encrypt_private_key
 from custody.recording import record_files
 from custody.tools import register_tool
 from custody.workspace import Workspace
-from tests.conftest import TOOLCARDS, Cli, CliResult, passphrase_callback
+from tests.conftest import TOOLCARDS, Cli, assert_error, passphrase_callback
 
 CASE = "OP-CLI"
 AD = b"<html>an advert for a phone</html>"
@@ -65,15 +65,6 @@ def ready(cli: Cli, prepared: Path) -> Cli:
     """``cli`` in a copy of the prepared workspace."""
     shutil.copytree(prepared, cli.cwd / ".custody")
     return cli
-
-
-def assert_error(result: CliResult, code: int, *fragments: str) -> None:
-    """A refused command: exit ``code``, ``Error: ...`` on stderr naming ``fragments``, no traceback."""
-    assert result.code == code, str(result)
-    assert result.err.startswith("Error: "), str(result)
-    assert "Traceback" not in result.err, str(result)
-    for fragment in fragments:
-        assert fragment in result.err, str(result)
 
 
 def custodian_line(cli: Cli) -> str:

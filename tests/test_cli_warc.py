@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from custody.warc import read_warc
-from tests.conftest import REPO, TOOLCARDS, Cli, CliResult, make_cli
+from tests.conftest import REPO, TOOLCARDS, Cli, CliResult, assert_error, make_cli
 
 CASE = "OP-CLI"
 SAMPLE = REPO / "sample_cases" / "classifieds-sweep"
@@ -59,16 +59,6 @@ def ready(cli: Cli, prepared: tuple[Path, list[str]]) -> Cli:
     return cli
 
 
-def _assert_error(result: CliResult, code: int, *fragments: str) -> None:
-    text = str(result)
-    assert result.code == code, text
-    assert result.err.startswith("Error: "), text
-    assert "Traceback" not in result.err, text
-    assert result.out == "", text
-    for fragment in fragments:
-        assert fragment in result.err, text
-
-
 def test_import_a_warc_then_again(ready: Cli) -> None:
     cli = ready
     digest = _sha256(WARC)
@@ -109,7 +99,7 @@ def test_import_a_wacz_with_an_explicit_hil(ready: Cli, prepared: tuple[Path, li
     size = len(prepared[1])
 
     unnamed = _import(cli, WACZ, "--hil", "HIL4_POST_REVIEW")
-    _assert_error(unnamed, 3, "HIL level HIL4_POST_REVIEW names a human: give the reviewer")
+    assert_error(unnamed, 3, "HIL level HIL4_POST_REVIEW names a human: give the reviewer")
 
     # Nothing was recorded by the refused import: this one is new and its entries come next.
     result = _import(cli, WACZ, "--hil", "HIL4_POST_REVIEW", "--reviewed-by", "cole")
@@ -149,6 +139,6 @@ def test_bad_captures_exit_with_the_documented_codes_and_record_nothing(
     for fixture, code, start in BAD:
         path = FIXTURES / fixture
         result = _import(cli, path)
-        _assert_error(result, code)
+        assert_error(result, code)
         assert result.err.startswith(start.format(path=path.name, full=path)), str(result)
     assert _log_lines(cli) == prepared[1]

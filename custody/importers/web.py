@@ -9,8 +9,10 @@ parser's findings are signed into the capture's own record.
 
 Invariants: the whole file is parsed and every digest checked before any entry is written; all
 entries of one import are appended in one transaction; a capture whose bytes are already imported
-into the case is skipped. Payloads are stored while the file is read (one pass); if parsing then
-fails, they remain only as unreferenced blobs (``fsck`` notes them).
+into the case is skipped. Payloads are stored while the file is read (one pass; small ones are
+written by the blob store's background writer while entries are signed, and all of them are
+synced to disk before the entries commit); if parsing then fails, they remain only as
+unreferenced blobs (``fsck`` notes them).
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from sqlmodel import select
 from custody import db
 from custody.digests import sha256_stream
 from custody.errors import InputFileError, IntegrityError, PolicyError
-from custody.ledger import ledger_writer, unlock_actor
-from custody.models import ArtifactRole, Origin, Provenance, Source, ToolRef
+from custody.ledger import LedgerWriter, ledger_writer, unlock_actor
+from custody.models import ArtifactRole, HumanInvolvement, Origin, Provenance, Source, ToolRef
 from custody.recording import (
     ArtifactRecord,
     RecordOptions,
@@ -40,7 +42,15 @@ from custody.recording import (
 from custody.runs import load_open_run
 from custody.store import StoredBlob
 from custody.tools import ensure_tool_in_case, resolve_tool
-from custody.warc import RecordHead, WarcCapture, WarcResource, WarcResponse, read_wacz, read_warc
+from custody.warc import (
+    RecordHead,
+    WaczCapture,
+    WarcCapture,
+    WarcResource,
+    WarcResponse,
+    read_wacz,
+    read_warc,
+)
 from custody.workspace import Workspace
 
 CAPTURE_TOOL_KINDS = frozenset({"scraper", "crawler", "manual_capture", "other"})
@@ -99,109 +109,149 @@ def import_warc(
         if run is not None and run.tool_id != tool.id:
             raise PolicyError(f"run {run.id} is a run of another tool; records in a run come from its tool")
 
-    stored: dict[tuple[str, str], StoredBlob] = {}
+    with ws.store.batch() as blobs:  # payload writes overlap with signing; durable before commit
+        parsed = _parse_and_store(ws, path)
+        with ledger_writer(ws, case_id, actor, signer) as writer:
+            existing = writer.session.exec(
+                select(db.ArtifactRow).where(
+                    db.ArtifactRow.case_id == case_id, db.ArtifactRow.digest == parsed.original.digest
+                )
+            ).first()
+            if existing is not None:
+                return ImportedCapture(parsed.original.digest, existing.sequence, 0, parsed.findings, True)
+            operator = options.operator or (run.operator if run else actor.name)
+            claims = _Claims(
+                tool=tool,
+                tool_ref=ToolRef(tool.name, tool.version, tool.card_digest),
+                hil=involvement(options, run, tool, ArtifactRole.ORIGINAL, Origin.CAPTURED),
+                operator=operator,
+                run=run.id if run else None,
+            )
+            ensure_tool_in_case(writer, tool)
+            sequence, payloads = _append_capture(writer, path.name, parsed, claims)
+            blobs.flush()  # every payload on disk before the entries naming them commit
+    return ImportedCapture(parsed.original.digest, sequence, payloads, parsed.findings, False)
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """A capture file parsed, its payloads and the file itself stored."""
+
+    original: StoredBlob
+    captures: Sequence[WarcCapture]
+    wacz: WaczCapture | None
+    findings: int
+    payloads: dict[tuple[str, str], StoredBlob]
+
+
+@dataclass(frozen=True)
+class _Claims:
+    """What the importer claims about every record of the capture."""
+
+    tool: db.ToolRow
+    tool_ref: ToolRef
+    hil: HumanInvolvement
+    operator: str
+    run: str | None
+
+
+def _parse_and_store(ws: Workspace, path: Path) -> _Parsed:
+    """Parse the capture, storing each response and resource payload as it is read (the parser
+    drains and hashes the rest), then the capture file itself, which must not have changed."""
+    payloads: dict[tuple[str, str], StoredBlob] = {}
 
     def sink(head: RecordHead, stream: BinaryIO) -> None:
-        # Only payloads that become artifacts are stored; the parser drains (and hashes) the rest.
         if head.record_type in ("response", "resource"):
-            stored[(head.source, head.record_id)] = ws.store.put_stream(stream)
+            payloads[(head.source, head.record_id)] = ws.store.put_stream(stream)
 
-    is_wacz = path.suffix.lower() == ".wacz"
-    with ws.store.batch():  # payloads become durable together, before any entry names them
-        try:
-            with path.open("rb") as stream:
-                if is_wacz:
-                    # A zip is read out of order, so hash the bytes about to be parsed first.
-                    parsed_digest, _ = sha256_stream(stream)
-                    stream.seek(0)
-                    wacz = read_wacz(stream, name=path.name, payload_sink=sink)
-                    captures: Sequence[WarcCapture] = wacz.captures
-                    findings = len(wacz.findings) + sum(len(c.findings) for c in captures)
-                else:
-                    capture = read_warc(stream, name=path.name, payload_sink=sink)
-                    captures = (capture,)
-                    parsed_digest = capture.sha256
-                    findings = len(capture.findings)
-        except OSError as exc:
-            raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        original = ws.store.put_file(path)
+    wacz: WaczCapture | None = None
+    try:
+        with path.open("rb") as stream:
+            if path.suffix.lower() == ".wacz":
+                # A zip is read out of order, so hash the bytes about to be parsed first.
+                parsed_digest, _ = sha256_stream(stream)
+                stream.seek(0)
+                wacz = read_wacz(stream, name=path.name, payload_sink=sink)
+                captures: Sequence[WarcCapture] = wacz.captures
+                findings = len(wacz.findings) + sum(len(c.findings) for c in captures)
+            else:
+                capture = read_warc(stream, name=path.name, payload_sink=sink)
+                captures = (capture,)
+                parsed_digest = capture.sha256
+                findings = len(capture.findings)
+    except OSError as exc:
+        raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    original = ws.store.put_file(path)
     if original.digest != parsed_digest:
         raise IntegrityError(f"{path} changed while it was imported (its digest is no longer the one parsed)")
+    return _Parsed(original, captures, wacz, findings, payloads)
 
-    hil = involvement(options, run, tool, ArtifactRole.ORIGINAL, Origin.CAPTURED)
-    operator = options.operator or (run.operator if run else actor.name)
-    tool_ref = ToolRef(tool.name, tool.version, tool.card_digest)
-    with ledger_writer(ws, case_id, actor, signer) as writer:
-        existing = writer.session.exec(
-            select(db.ArtifactRow).where(
-                db.ArtifactRow.case_id == case_id, db.ArtifactRow.digest == original.digest
-            )
-        ).first()
-        if existing is not None:
-            return ImportedCapture(original.digest, existing.sequence, 0, findings, True)
-        ensure_tool_in_case(writer, tool)
-        details: dict[str, Any] = {
-            "kind": "wacz" if is_wacz else "warc",
-            "captures": [_capture_summary(c) for c in captures],
-        }
-        if is_wacz:
-            details["wacz"] = {k: v for k, v in wacz.to_dict().items() if k not in ("archives",)}
-        first_date = min((item.record.date for c in captures for item in c.items), default=None)
-        sequence, _ = append_artifact_record(
-            writer,
-            Provenance(
-                digest=original.digest,
-                size=original.size,
-                media_type=WACZ_MEDIA_TYPE if is_wacz else WARC_MEDIA_TYPE,
-                name=path.name,
-                origin=Origin.CAPTURED,
-                role=ArtifactRole.ORIGINAL,
-                hil=hil,
-                tool=tool_ref,
-                operator=operator,
-                captured_at=first_date,
-                run=run.id if run else None,
-                details=details,
-            ),
-            tool,
-        )
-        # An extract is acquired, not analysed: the tool only cut the bytes the capture holds.
-        derived_hil = involvement(options, run, tool, ArtifactRole.ORIGINAL, Origin.CAPTURED)
-        extracts = []
-        for capture in captures:
-            for item in capture.items:
-                if not isinstance(item, WarcResponse | WarcResource):
-                    continue
-                blob = stored.get((capture.name, item.record.record_id))
-                if blob is None or blob.digest != item.payload.sha256:
-                    raise IntegrityError(
-                        f"{capture.name}: payload of record {item.record.record_id} was not stored as parsed"
-                    )
-                media = item.payload.media_type or guess_media_type(item.record.target_uri or "")
-                provenance = Provenance(
-                    digest=blob.digest,
-                    size=blob.size,
-                    media_type=media or "application/octet-stream",
-                    name=_payload_name(item.record.index, item.record.target_uri, media),
-                    origin=Origin.CAPTURED,
-                    role=ArtifactRole.DERIVATIVE,
-                    hil=derived_hil,
-                    tool=tool_ref,
-                    operator=operator,
-                    derived_from=(original.digest,),
-                    transformation=(
-                        f"payload of WARC {item.kind} record {item.record.record_id} "
-                        f"(record at byte {item.record.offset}, payload at byte "
-                        f"{item.payload.offset_in_block} of its block), byte-identical"
-                    ),
-                    source=Source(url=item.record.target_uri),
-                    captured_at=item.record.date,
-                    run=run.id if run else None,
-                    details={**item.to_dict(), "kind": f"warc-{item.kind}", "warc": capture.name},
+
+def _append_capture(writer: LedgerWriter, name: str, parsed: _Parsed, claims: _Claims) -> tuple[int, int]:
+    """Append the capture's record, then one per payload; returns (capture entry, payloads)."""
+    captures = parsed.captures
+    details: dict[str, Any] = {
+        "kind": "warc" if parsed.wacz is None else "wacz",
+        "captures": [_capture_summary(c) for c in captures],
+    }
+    if parsed.wacz is not None:
+        details["wacz"] = {k: v for k, v in parsed.wacz.to_dict().items() if k not in ("archives",)}
+    first_date = min((item.record.date for c in captures for item in c.items), default=None)
+    original = parsed.original
+    sequence, _ = append_artifact_record(
+        writer,
+        Provenance(
+            digest=original.digest,
+            size=original.size,
+            media_type=WARC_MEDIA_TYPE if parsed.wacz is None else WACZ_MEDIA_TYPE,
+            name=name,
+            origin=Origin.CAPTURED,
+            role=ArtifactRole.ORIGINAL,
+            hil=claims.hil,
+            tool=claims.tool_ref,
+            operator=claims.operator,
+            captured_at=first_date,
+            run=claims.run,
+            details=details,
+        ),
+        claims.tool,
+    )
+    # An extract is acquired, not analysed: the tool only cut the bytes the capture holds, so it
+    # carries the capture's own HIL.
+    extracts = []
+    for capture in captures:
+        for item in capture.items:
+            if not isinstance(item, WarcResponse | WarcResource):
+                continue
+            blob = parsed.payloads.get((capture.name, item.record.record_id))
+            if blob is None or blob.digest != item.payload.sha256:
+                raise IntegrityError(
+                    f"{capture.name}: payload of record {item.record.record_id} was not stored as parsed"
                 )
-                extracts.append(ArtifactRecord(provenance, tool))
-        payloads = len(append_artifact_records(writer, extracts))
-    return ImportedCapture(original.digest, sequence, payloads, findings, False)
+            media = item.payload.media_type or guess_media_type(item.record.target_uri or "")
+            provenance = Provenance(
+                digest=blob.digest,
+                size=blob.size,
+                media_type=media or "application/octet-stream",
+                name=_payload_name(item.record.index, item.record.target_uri, media),
+                origin=Origin.CAPTURED,
+                role=ArtifactRole.DERIVATIVE,
+                hil=claims.hil,
+                tool=claims.tool_ref,
+                operator=claims.operator,
+                derived_from=(original.digest,),
+                transformation=(
+                    f"payload of WARC {item.kind} record {item.record.record_id} "
+                    f"(record at byte {item.record.offset}, payload at byte "
+                    f"{item.payload.offset_in_block} of its block), byte-identical"
+                ),
+                source=Source(url=item.record.target_uri),
+                captured_at=item.record.date,
+                run=claims.run,
+                details={**item.to_dict(), "kind": f"warc-{item.kind}", "warc": capture.name},
+            )
+            extracts.append(ArtifactRecord(provenance, claims.tool))
+    return sequence, len(append_artifact_records(writer, extracts))
 
 
 def _capture_summary(capture: WarcCapture) -> dict[str, Any]:

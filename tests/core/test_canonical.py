@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import enum
 import json
 import math
 import struct
@@ -269,6 +271,19 @@ def test_fast_path_covers_what_custody_signs_and_hands_the_rest_to_rfc8785() -> 
     assert not _plain({"clé": 1})  # a non-ASCII key: JCS sorts keys by UTF-16 code units
     # U+E000 sorts after U+1F600 in UTF-16 but before it in code points.
     assert canonical_bytes({"\ue000": 1, "\U0001f600": 2}) == '{"\U0001f600":2,"\ue000":1}'.encode()
+
+
+def test_subclasses_of_json_types_are_written_as_their_values() -> None:
+    class Level(enum.IntEnum):
+        HIGH = 5
+
+    class Colour(enum.StrEnum):
+        RED = "red"
+
+    value = {Colour.RED: [Level.HIGH, Colour.RED], "o": collections.OrderedDict(b=1, a=(True, None))}
+    assert canonical_bytes(value) == rfc8785.dumps(value) == b'{"o":{"a":[true,null],"b":1},"red":[5,"red"]}'
+    with pytest.raises(FormatError, match="unsupported type: bytes"):
+        canonical_bytes({"nested": [{"x": b"raw"}]})
 
 
 def test_lone_surrogate_is_refused_by_name() -> None:

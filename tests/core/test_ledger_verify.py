@@ -150,6 +150,21 @@ def test_key_used_before_it_is_introduced() -> None:
     assert [m.split(" (")[0] for m in failures(report, SIGNATURES)] == ["entry 1"]
 
 
+def test_a_tool_service_key_records_but_cannot_hand_custody_on() -> None:
+    builder = small_ledger()
+    builder.add_key("scraper-svc", role="tool")
+    builder.record_artifact("scraper-svc", b"a capture the tool made")  # what a tool does: fine
+    builder.release("scraper-svc", "bob")  # what only people do
+    report, _ = verify(builder.entries)
+    assert failed_checks(report) == {SIGNATURES}
+    (message,) = failures(report, SIGNATURES)
+    assert message.startswith("entry 7 (custody.released): signed by key ")
+    assert (
+        "whose role is tool; a tool's service key may sign only artifact.derived, artifact.recorded"
+        in message
+    )
+
+
 def test_key_added_signed_by_a_different_key() -> None:
     builder = LedgerBuilder()
     builder.open_case("alice")
