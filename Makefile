@@ -27,6 +27,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/record.py
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/import.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info
