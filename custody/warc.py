@@ -60,9 +60,7 @@ import base64
 import binascii
 import hashlib
 import io
-import itertools
 import re
-import stat
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -78,6 +76,7 @@ from warcio.exceptions import ArchiveLoadFailed  # type: ignore[import-untyped]
 
 from custody.canonical import drop_none, parse_json_object
 from custody.errors import CustodyError, FormatError, InputFileError, IntegrityError
+from custody.safezip import MemberStream, ZipLimits, check_members, read_small
 from custody.timeutil import format_rfc3339, normalise_rfc3339
 
 __all__ = [
@@ -198,6 +197,10 @@ class WaczLimits:
     """Largest datapackage.json / datapackage-digest.json read into memory."""
     max_page_line_bytes: int = 16 * 1024 * 1024
     """Longest line of pages/*.jsonl."""
+
+    @property
+    def zip(self) -> ZipLimits:
+        return ZipLimits(self.max_members, self.max_total_bytes, self.max_ratio, self.ratio_floor)
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -2294,130 +2297,6 @@ _DATAPACKAGE_DIGEST = "datapackage-digest.json"
 _METADATA_FIELDS = ("title", "description", "software", "created", "modified", "mainPageUrl", "mainPageDate")
 
 
-class _MemberStream:
-    """A zip member read as a stream: hashed, counted, and with zip errors turned into FormatErrors."""
-
-    def __init__(self, stream: Any, *, where: str, declared_size: int) -> None:
-        self._stream = stream
-        self._where = where
-        self._declared = declared_size
-        self.hasher = hashlib.sha256()
-        self.size = 0
-
-    def read(self, size: int = -1) -> bytes:
-        try:
-            data = bytes(self._stream.read(size))
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-            raise FormatError(f"{self._where} cannot be read: {exc}") from exc
-        self.size += len(data)
-        if self.size > self._declared:
-            raise FormatError(f"{self._where} holds more than the {self._declared} bytes it declares")
-        self.hasher.update(data)
-        return data
-
-    def readline(self, limit: int) -> bytes:
-        try:
-            data = bytes(self._stream.readline(limit))
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-            raise FormatError(f"{self._where} cannot be read: {exc}") from exc
-        self.size += len(data)
-        self.hasher.update(data)
-        return data
-
-    def drain(self) -> None:
-        while self.read(_CHUNK):
-            pass
-
-
-def _check_member_name(info: zipfile.ZipInfo, name: str) -> None:
-    path = info.filename
-    shown = info.orig_filename
-    if "\x00" in shown or path != shown:
-        raise FormatError(f"{name}: member {shown!r} has a NUL byte in its name")
-    if path.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", path):
-        raise FormatError(f"{name}: member {path!r} has an absolute path; refusing the WACZ")
-    if "\\" in path:
-        raise FormatError(f"{name}: member {path!r} has a backslash in its path; refusing the WACZ")
-    parts = path.rstrip("/").split("/")
-    if ".." in parts:
-        raise FormatError(f"{name}: member {path!r} leaves the package folder ('..'); refusing the WACZ")
-    if any(part in ("", ".") for part in parts):
-        raise FormatError(f"{name}: member {path!r} has an empty or '.' path segment")
-
-
-def _check_members(zf: zipfile.ZipFile, stream: Any, name: str, limits: WaczLimits) -> list[zipfile.ZipInfo]:
-    infos = zf.infolist()
-    if len(infos) > limits.max_members:
-        raise FormatError(f"{name}: {len(infos)} members; the limit is {limits.max_members}")
-    seen: dict[str, int] = {}
-    total = 0
-    files = []
-    for number, info in enumerate(infos, 1):
-        _check_member_name(info, name)
-        path = info.filename
-        if path in seen:
-            raise FormatError(
-                f"{name}: member name {path!r} appears more than once (entries {seen[path]} and {number}); "
-                "refusing the WACZ"
-            )
-        seen[path] = number
-        mode = info.external_attr >> 16
-        kind = stat.S_IFMT(mode)
-        if kind == stat.S_IFLNK:
-            raise FormatError(f"{name}: member {path!r} is a symbolic link; refusing the WACZ")
-        if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
-            raise FormatError(f"{name}: member {path!r} is not a regular file (mode {oct(mode)})")
-        if info.flag_bits & 0x1:
-            raise FormatError(f"{name}: member {path!r} is encrypted")
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise FormatError(
-                f"{name}: member {path!r} uses compression method {info.compress_type}; "
-                "a WACZ uses stored or deflate"
-            )
-        if info.is_dir():
-            if info.file_size:
-                raise FormatError(f"{name}: directory member {path!r} has content")
-            continue
-        total += info.file_size
-        if total > limits.max_total_bytes:
-            raise FormatError(
-                f"{name}: the members expand to more than {limits.max_total_bytes} bytes "
-                "(WaczLimits.max_total_bytes); refusing the WACZ"
-            )
-        if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(
-            info.compress_size, 1
-        ):
-            raise FormatError(
-                f"{name}: member {path!r} expands from {info.compress_size} to {info.file_size} bytes "
-                f"(ratio {info.file_size // max(info.compress_size, 1)}:1; the limit is "
-                f"{limits.max_ratio}:1): a zip bomb? refusing the WACZ"
-            )
-        if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
-            raise FormatError(
-                f"{name}: stored member {path!r} declares {info.file_size} bytes but occupies "
-                f"{info.compress_size}"
-            )
-        files.append(info)
-    # Members must not share bytes (overlapping entries make a small zip expand many times over).
-    spans = []
-    for info in files:
-        stream.seek(info.header_offset)
-        local = stream.read(30)
-        if len(local) != 30 or local[:4] != b"PK\x03\x04":
-            raise FormatError(
-                f"{name}: member {info.filename!r} has no local header at offset {info.header_offset}"
-            )
-        name_length = int.from_bytes(local[26:28], "little")
-        extra_length = int.from_bytes(local[28:30], "little")
-        end = info.header_offset + 30 + name_length + extra_length + info.compress_size
-        spans.append((info.header_offset, end, info.filename))
-    spans.sort()
-    for (_, end, path), (start, _, following) in itertools.pairwise(spans):
-        if end > start:
-            raise FormatError(f"{name}: members {path!r} and {following!r} overlap; refusing the WACZ")
-    return files
-
-
 def _parse_hash(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.startswith("sha256:"):
         raise FormatError(f"{where}: hash must be 'sha256:<64 hex>', got {value!r}")
@@ -2425,14 +2304,6 @@ def _parse_hash(value: Any, where: str) -> str:
     if not re.fullmatch(r"[0-9a-f]{64}", digest):
         raise FormatError(f"{where}: hash must be 'sha256:<64 hex>', got {value!r}")
     return digest
-
-
-def _read_small(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limit: int) -> tuple[bytes, str]:
-    if info.file_size > limit:
-        raise FormatError(f"{name}: {info.filename} is {info.file_size} bytes; the limit is {limit}")
-    member = _MemberStream(zf.open(info), where=f"{name}: {info.filename}", declared_size=info.file_size)
-    data = b"".join(iter(lambda: member.read(_CHUNK), b""))
-    return data, member.hasher.hexdigest()
 
 
 def read_wacz(
@@ -2480,11 +2351,11 @@ def _read_wacz(stream: Any, *, name: str, limits: WaczLimits, sink: PayloadSink 
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
         raise FormatError(f"{name}: not a WACZ: not a readable zip file ({exc})") from exc
     with zf:
-        files = _check_members(zf, stream, name, limits)
+        files = check_members(zf, stream, name=name, limits=limits.zip, kind="WACZ")
         by_path = {info.filename: info for info in files}
         if _DATAPACKAGE not in by_path:
             raise FormatError(f"{name}: not a WACZ: it has no {_DATAPACKAGE}")
-        package_bytes, package_sha256 = _read_small(zf, by_path[_DATAPACKAGE], name, limits.max_json_bytes)
+        package_bytes, package_sha256 = read_small(zf, by_path[_DATAPACKAGE], name, limits.max_json_bytes)
         package = parse_json_object(package_bytes, what=f"{name}: {_DATAPACKAGE}")
         listed = _listed_resources(package, name)
         findings: list[CaptureFinding] = []
@@ -2502,7 +2373,7 @@ def _read_wacz(stream: Any, *, name: str, limits: WaczLimits, sink: PayloadSink 
                 continue
             expected = listed.get(path)
             where = f"{name} member {path}"
-            member = _MemberStream(zf.open(info), where=where, declared_size=info.file_size)
+            member = MemberStream(zf.open(info), where=where, declared_size=info.file_size)
             try:
                 if _WARC_MEMBER.fullmatch(path):
                     capture = read_warc(member, name=where, limits=limits.warc, payload_sink=sink)  # type: ignore[arg-type]
@@ -2567,7 +2438,7 @@ def _read_wacz(stream: Any, *, name: str, limits: WaczLimits, sink: PayloadSink 
 
 
 def _mismatch(
-    name: str, path: str, expected: tuple[str, int, str | None], member: _MemberStream
+    name: str, path: str, expected: tuple[str, int, str | None], member: MemberStream
 ) -> IntegrityError:
     return IntegrityError(
         f"{name}: member {path} does not match {_DATAPACKAGE}: expected sha256 {expected[0]} "
@@ -2611,7 +2482,7 @@ def _check_datapackage_digest(
     limits: WaczLimits,
     findings: list[CaptureFinding],
 ) -> bool:
-    data, _ = _read_small(zf, info, name, limits.max_json_bytes)
+    data, _ = read_small(zf, info, name, limits.max_json_bytes)
     document = parse_json_object(data, what=f"{name}: {_DATAPACKAGE_DIGEST}")
     if document.get("path", _DATAPACKAGE) != _DATAPACKAGE:
         raise FormatError(
@@ -2636,7 +2507,7 @@ def _check_datapackage_digest(
     return True
 
 
-def _read_pages(member: _MemberStream, path: str, where: str, limits: WaczLimits) -> list[WaczPage]:
+def _read_pages(member: MemberStream, path: str, where: str, limits: WaczLimits) -> list[WaczPage]:
     pages = []
     number = 0
     while True:
