@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from custody.keys import PassphraseCallback
+from custody.ledger_verify import Report
 from custody.workspace import PASSPHRASE_ENV, Workspace, env_passphrase_callback
 
 
@@ -47,6 +48,17 @@ class CliState:
 
 
 pass_state = click.make_pass_decorator(CliState)
+
+
+def echo_report(report: Report, *, verdict: str | None = None) -> None:
+    """A numbered checklist: each check OK or FAIL with what failed, then the result."""
+    click.echo(f"Verification of {report.subject}:")
+    for check in report.checks:
+        status = "OK" if check.ok else "FAIL"
+        click.echo(f"  {check.number}. [{status}] {check.title}")
+        for failure in check.failures:
+            click.echo(f"       - {failure}")
+    click.echo("Result: " + (verdict or ("VALID" if report.ok else "INVALID")))
 
 
 def echo_json(value: Any) -> None:

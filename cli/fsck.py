@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from custody.fsck import fsck
-from custody_cli.context import CliState, echo_json, pass_state
-from custody_cli.log import echo_report
+from custody_cli.context import CliState, echo_json, echo_report, pass_state
 
 
 @click.command("fsck")

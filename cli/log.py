@@ -6,18 +6,7 @@ import click
 
 from custody.caselog import log_lines, verify_case_log
 from custody.cases import get_case
-from custody.ledger_verify import Report
-from custody_cli.context import CliState, echo_json, pass_state
-
-
-def echo_report(report: Report) -> None:
-    click.echo(f"Verification of {report.subject}:")
-    for check in report.checks:
-        status = "OK" if check.ok else "FAIL"
-        click.echo(f"  {check.number}. [{status}] {check.title}")
-        for failure in check.failures:
-            click.echo(f"       - {failure}")
-    click.echo("Result: " + ("VALID" if report.ok else "INVALID"))
+from custody_cli.context import CliState, echo_json, echo_report, pass_state
 
 
 @click.command("log")

@@ -40,6 +40,8 @@ COMMAND_MODULES = {
     "prove": "checkpoints",
     "fsck": "fsck",
     "demo": "demo",
+    "bundle": "bundles",
+    "verify": "bundles",
 }
 
 

@@ -63,8 +63,10 @@ EVENT_TYPES = frozenset(
     }
 )
 
-AFTER_SEAL_EVENTS = frozenset({ARTIFACT_ACCESSED, CUSTODY_RELEASED, CUSTODY_ACCEPTED, KEY_ADDED})
-"""What a sealed case still records: reading evidence out and handing custody on."""
+AFTER_SEAL_EVENTS = frozenset(
+    {ARTIFACT_ACCESSED, CUSTODY_RELEASED, CUSTODY_ACCEPTED, KEY_ADDED, BUNDLE_EXPORTED}
+)
+"""What a sealed case still records: reading evidence out, disclosing it and handing custody on."""
 
 TOOL_ROLE = "tool"
 TOOL_ROLE_EVENTS = frozenset(

@@ -1,0 +1,250 @@
+"""``custody bundle``: export a case as a disclosure bundle (a zipped BagIt bag).
+
+Layout (DESIGN.md, "Disclosure bundle"), under one top folder ``<case>-<size>``:
+
+    bagit.txt  bag-info.txt  manifest-sha256.txt  tagmanifest-sha256.txt
+    tagmanifest-sha256.txt.sig   raw Ed25519 signature over tagmanifest-sha256.txt by the exporter
+    VERIFY.md                    how to check it with sha256sum, openssl and a few lines of Python
+    data/artifacts/<sha256>[.ext]
+    data/exhibits.json           exhibit numbers, digests, records (``custody.exhibits``)
+    data/ledger/entries.jsonl    every entry, exactly the signed bytes, one per line
+    data/ledger/checkpoint       the checkpoint (C2SP signed note) over exactly those entries
+    data/keys/<name>.pem, data/keys/log.pem, data/keys/keys.json
+
+Invariants:
+- The bundle covers a fixed prefix of the log: a checkpoint is signed (or found) first, and
+  exactly the entries it covers are disclosed, whatever is appended meanwhile.
+- The exporter's key is introduced into the case before that checkpoint, so the key that signs
+  the tag manifest is one the disclosed ledger introduces.
+- Artifact bytes are copied from the blob store through a verified read: a blob that no longer
+  matches its digest stops the export.
+- The zip is written to a temporary file beside the output and renamed into place when complete;
+  the same case state gives the same bytes (no wall-clock data beyond the signed records).
+- After the file is in place, a ``bundle.exported`` event names its tag-manifest digest and
+  recipient (the bundle cannot contain its own export event).
+- No private key material is written: keys are exported as public PEM only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path, PurePosixPath
+from string import Template
+from typing import Any
+
+from custody import db
+from custody.bag import (
+    BAG_DECLARATION,
+    BAG_INFO,
+    BAGIT_TXT,
+    PAYLOAD_MANIFEST,
+    TAG_MANIFEST,
+    BagFile,
+    bag_info_text,
+    manifest_text,
+    sha256_of,
+    write_zip,
+)
+from custody.canonical import canonical_bytes
+from custody.case_checkpoints import sign_case_checkpoint
+from custody.caselog import list_entries
+from custody.checkpoint import _unverified_checkpoint
+from custody.errors import IntegrityError, PolicyError, StoreError
+from custody.events import BUNDLE_EXPORTED, KEY_ADDED, _unverified_event, role_may_sign
+from custody.exhibits import exhibit_index, ledger_keys
+from custody.keys import PublicKey, fingerprint
+from custody.ledger import key_description, key_subject, ledger_writer, unlock_actor
+from custody.ledger_verify import VerifiedLedger, log_key_of
+from custody.resources import templates_dir
+from custody.statement import Subject
+from custody.workspace import Workspace
+
+FORMAT = "custody-bundle/v1"
+SIGNATURE_FILE = f"{TAG_MANIFEST}.sig"
+VERIFY_DOC = "VERIFY.md"
+STANDALONE_VERIFIER = "verify_bundle.py"
+ENTRIES = "data/ledger/entries.jsonl"
+CHECKPOINT = "data/ledger/checkpoint"
+EXHIBITS = "data/exhibits.json"
+KEYS_INDEX = "data/keys/keys.json"
+LOG_KEY_PEM = "data/keys/log.pem"
+_EXTENSION = re.compile(r"\.[a-z0-9]{1,10}")
+
+
+@dataclass(frozen=True)
+class ExportedBundle:
+    path: Path
+    top: str
+    entries: int
+    root: str
+    artifacts: int
+    tagmanifest_sha256: str
+    sequence: int  # the bundle.exported entry
+
+
+def artifact_path(digest: str, name: str | None) -> str:
+    """``data/artifacts/<sha256>`` plus the extension of the recorded name, if a plain one."""
+    suffix = PurePosixPath(name or "").suffix.lower()
+    return f"data/artifacts/{digest}{suffix if _EXTENSION.fullmatch(suffix) else ''}"
+
+
+def key_pem_path(name: str) -> str:
+    return f"data/keys/{name}.pem"
+
+
+def export_bundle(
+    ws: Workspace,
+    case_id: str,
+    output: Path,
+    *,
+    recipient: str | None = None,
+    actor_name: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ExportedBundle:
+    """Write the disclosure bundle of ``case_id`` to ``output`` and record its export.
+
+    Raises:
+        NotFoundError / PolicyError: unknown case; a key that may not export (a tool's key).
+        IntegrityError: a stored artifact no longer matches its digest (nothing is written).
+        StoreError: the output cannot be written.
+    """
+    actor, signer = unlock_actor(ws, actor_name)
+    if not role_may_sign(actor.role, BUNDLE_EXPORTED):
+        raise PolicyError(f"key {actor.name!r} is a tool's service key: a person exports bundles")
+    with ledger_writer(ws, case_id, actor, signer) as writer:  # the exporter's key, in the case first
+        if writer.session.get(db.CaseKeyRow, (case_id, actor.key_id)) is None:
+            row = writer.append(KEY_ADDED, [key_subject(actor)], {"key": key_description(actor)})
+            writer.mark_key_introduced(row.sequence)
+    checkpoint = sign_case_checkpoint(ws, case_id, reason="export")
+    entries = [row.entry for row in list_entries(ws, case_id)[: checkpoint.size]]
+    events = [_unverified_event(entry, what=f"entry {n}")[1] for n, entry in enumerate(entries)]
+    top = f"{case_id}-{checkpoint.size:06d}"
+
+    payload: list[BagFile] = []
+    exhibits = exhibit_index(events)
+    for exhibit in exhibits:
+        digest = exhibit["sha256"]
+        payload.append(
+            BagFile(
+                artifact_path(digest, exhibit["name"]),
+                # Read once, re-hashed while the zip is written: a blob that no longer matches its
+                # digest raises IntegrityError and the partial zip is removed.
+                partial(ws.store.iter_verified, digest),
+                length=exhibit["size"],
+                sha256=digest,
+            )
+        )
+    payload.append(BagFile(EXHIBITS, _json({"format": FORMAT, "case": case_id, "exhibits": exhibits})))
+    payload.append(BagFile(ENTRIES, b"".join(entry + b"\n" for entry in entries)))
+    payload.append(BagFile(CHECKPOINT, checkpoint.note))
+    keys = ledger_keys(events)
+    log = log_key_of(VerifiedLedger(list(events), {}))
+    if log is None:
+        raise IntegrityError(f"case {case_id}: entry 0 publishes no log key; checkpoints cannot be checked")
+    note_name, log_key, origin = log
+    for key in keys:
+        payload.append(BagFile(key_pem_path(key["name"]), PublicKey.from_hex(key["public_key"]).to_pem()))
+    payload.append(BagFile(LOG_KEY_PEM, log_key.to_pem()))
+    index = {
+        "format": FORMAT,
+        "keys": [{**key, "pem": key_pem_path(key["name"]).removeprefix("data/")} for key in keys],
+        "log": {
+            "note_name": note_name,
+            "key_id": log_key.key_id,
+            "fingerprint": fingerprint(log_key.key_id),
+            "origin": origin,
+            "pem": LOG_KEY_PEM.removeprefix("data/"),
+        },
+        "exporter": actor.key_id,
+    }
+    payload.append(BagFile(KEYS_INDEX, _json(index)))
+
+    _, signed = _unverified_checkpoint(checkpoint.note)
+    payload_digests = {item.path: item.digest for item in payload}
+    octets = sum(item.size for item in payload)
+    info = bag_info_text(
+        [
+            ("Bag-Software-Agent", "custody"),
+            ("External-Identifier", case_id),
+            ("Bagging-Date", events[-1].time[:10]),
+            ("Payload-Oxum", f"{octets}.{len(payload)}"),
+            ("Custody-Format", FORMAT),
+            ("Custody-Case", case_id),
+            ("Custody-Ledger-Entries", str(checkpoint.size)),
+            ("Custody-Checkpoint-Root", signed.root_hash.hex()),
+            ("Custody-Exporter-Key-Id", actor.key_id),
+            ("Custody-Exporter-Name", actor.name),
+            *([("Custody-Recipient", recipient)] if recipient else []),
+        ]
+    )
+    verify_doc = _verify_doc(top, case_id, checkpoint.size, len(exhibits), actor)
+    tags = {
+        BAG_DECLARATION: BAGIT_TXT,
+        BAG_INFO: info,
+        PAYLOAD_MANIFEST: manifest_text(payload_digests),
+        VERIFY_DOC: verify_doc,
+    }
+    tag_manifest = manifest_text({path: sha256_of(data) for path, data in tags.items()})
+    signature = signer.sign(tag_manifest).value
+    files = [*payload, *(BagFile(p, d) for p, d in tags.items()), BagFile(TAG_MANIFEST, tag_manifest)]
+    files.append(BagFile(SIGNATURE_FILE, signature))
+    _write_atomically(output, top, files, progress)
+
+    tag_digest = sha256_of(tag_manifest)
+    body: dict[str, Any] = {
+        "bundle": {
+            "name": top,
+            "format": FORMAT,
+            "tagmanifest": {"sha256": tag_digest},
+            "entries": checkpoint.size,
+            "root": signed.root_hash.hex(),
+            "artifacts": len(exhibits),
+        },
+        "withheld": [],
+    }
+    if recipient:
+        body["recipient"] = recipient
+    with ledger_writer(ws, case_id, actor, signer) as writer:
+        exported = writer.append(BUNDLE_EXPORTED, [Subject(f"bundle:{top}", tag_digest)], body)
+    return ExportedBundle(
+        output, top, checkpoint.size, signed.root_hash.hex(), len(exhibits), tag_digest, exported.sequence
+    )
+
+
+def _json(document: Any) -> bytes:
+    return canonical_bytes(document) + b"\n"
+
+
+def _verify_doc(top: str, case_id: str, entries: int, artifacts: int, exporter: db.ActorRow) -> bytes:
+    template = Template((templates_dir() / "bundle" / VERIFY_DOC).read_text(encoding="utf-8"))
+    return template.substitute(
+        top=top,
+        case=case_id,
+        entries=entries,
+        artifacts=artifacts,
+        exporter_name=exporter.name,
+        exporter_role=exporter.role,
+        exporter_key_id=exporter.key_id,
+        exporter_fingerprint=fingerprint(exporter.key_id),
+        exporter_pem=f"{exporter.name}.pem",
+    ).encode("utf-8")
+
+
+def _write_atomically(
+    output: Path, top: str, files: list[BagFile], progress: Callable[[int], None] | None
+) -> None:
+    tmp = output.with_name(f".{output.name}.partial-{os.getpid()}")
+    try:
+        with tmp.open("xb") as out:
+            write_zip(out, top, files, progress)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, output)
+    except OSError as exc:
+        raise StoreError(f"cannot write the bundle {output}: {exc.strerror or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,351 @@
+"""``custody verify``: check a disclosure bundle offline, with no workspace and no database.
+
+A bundle is read as it is: a zip is never extracted (members are checked by ``custody.safezip``
+and streamed), a folder is walked without following symbolic links. Nothing is written.
+
+What cannot even be read as a bag (not a zip, unsafe members, no single top folder, no
+``bagit.txt``, malformed manifests or indexes) raises ``FormatError`` (exit 3). Everything else
+is a numbered check in a ``Report``; a failed check names the file or entry and says what was
+expected and what was found (exit 1).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from custody.bag import (
+    BAG_DECLARATION,
+    BAG_INFO,
+    BAGIT_TXT,
+    PAYLOAD_MANIFEST,
+    TAG_MANIFEST,
+    parse_bag_info,
+    parse_manifest,
+)
+from custody.bundle import (
+    CHECKPOINT,
+    ENTRIES,
+    EXHIBITS,
+    FORMAT,
+    KEYS_INDEX,
+    SIGNATURE_FILE,
+    artifact_path,
+)
+from custody.canonical import parse_json_object
+from custody.checkpoint import _unverified_checkpoint
+from custody.errors import CustodyError, FormatError, InputFileError
+from custody.exhibits import exhibit_index, ledger_keys
+from custody.keys import PublicKey
+from custody.ledger_verify import (
+    Check,
+    Report,
+    log_key_of,
+    verify_checkpoints,
+    verify_continuity,
+    verify_ledger,
+)
+from custody.safezip import MemberStream, ZipLimits, check_members, open_zip
+
+MAX_INDEX_BYTES = 64 * 1024 * 1024
+"""Largest manifest, index or ledger file read into memory."""
+_CHUNK = 1 << 20
+
+
+@dataclass
+class BagSource:
+    """The files of a bag (zip members or files of a folder), by path inside the bag."""
+
+    name: str
+    top: str
+    sizes: dict[str, int]
+    _open: Callable[[str], Any]
+
+    def read(self, path: str, *, limit: int = MAX_INDEX_BYTES) -> bytes:
+        if path not in self.sizes:
+            raise FormatError(f"{self.name}: the bag has no {path}")
+        if self.sizes[path] > limit:
+            raise FormatError(f"{self.name}: {path} is {self.sizes[path]} bytes (limit {limit})")
+        with self._open(path) as stream:
+            return b"".join(iter(lambda: stream.read(_CHUNK), b""))
+
+    def sha256(self, path: str, progress: Callable[[int], None] | None = None) -> str:
+        hasher = hashlib.sha256()
+        with self._open(path) as stream:
+            while chunk := stream.read(_CHUNK):
+                hasher.update(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+        return hasher.hexdigest()
+
+
+@contextmanager
+def open_bag(path: Path) -> Iterator[BagSource]:
+    """Open a bundle: a zip (one top folder holding the bag) or an unzipped bag folder."""
+    if path.is_dir() and not path.is_symlink():
+        yield _folder_bag(path)
+        return
+    if not path.is_file():
+        raise InputFileError(f"bundle not found (or not a regular file or folder): {path}")
+    with ExitStack() as stack:
+        try:
+            stream = stack.enter_context(path.open("rb"))
+        except OSError as exc:
+            raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        archive = stack.enter_context(open_zip(stream, name=path.name, kind="bundle"))
+        members = check_members(archive, stream, name=path.name, limits=ZipLimits(), kind="bundle")
+        tops = {info.filename.split("/", 1)[0] for info in archive.infolist()}
+        if len(tops) != 1 or any("/" not in info.filename for info in members):
+            raise FormatError(
+                f"{path.name}: a bundle holds one top folder and files under it; found {sorted(tops)[:5]}"
+            )
+        top = tops.pop()
+        by_path = {info.filename.split("/", 1)[1]: info for info in members}
+
+        @contextmanager
+        def opener(inner: str) -> Iterator[BinaryIO]:
+            info = by_path[inner]
+            with archive.open(info) as raw:
+                yield MemberStream(raw, where=f"{path.name}: {inner}", declared_size=info.file_size)  # type: ignore[misc]
+
+        yield BagSource(path.name, top, {p: i.file_size for p, i in by_path.items()}, opener)
+
+
+def _folder_bag(root: Path) -> BagSource:
+    sizes: dict[str, int] = {}
+    for base, dirs, files in os.walk(root):
+        for name in (*dirs, *files):
+            full = Path(base, name)
+            mode = os.lstat(full).st_mode
+            if stat.S_ISLNK(mode):
+                raise FormatError(
+                    f"{root.name}: {full.relative_to(root)} is a symbolic link; refusing the bundle"
+                )
+            if name in files and not stat.S_ISREG(mode):
+                raise FormatError(f"{root.name}: {full.relative_to(root)} is not a regular file")
+        for name in files:
+            full = Path(base, name)
+            sizes[full.relative_to(root).as_posix()] = full.stat().st_size
+
+    @contextmanager
+    def opener(inner: str) -> Iterator[BinaryIO]:
+        with (root / inner).open("rb") as stream:
+            yield stream
+
+    return BagSource(root.name, root.name, sizes, opener)
+
+
+@dataclass
+class BundleVerdict:
+    """The report, and whether the verdict is anchored to a key the verifier trusts."""
+
+    report: Report
+    anchored_by: list[str] = field(default_factory=list)  # trusted key ids that matched
+    trust_given: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok
+
+    @property
+    def summary(self) -> str:
+        if not self.report.ok:
+            return "INVALID"
+        if self.anchored_by:
+            return "VALID, anchored to a trusted key"
+        return "VALID, not anchored to a trusted key" + (
+            "" if not self.trust_given else " (no trusted key matched)"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.report.to_dict(), "verdict": self.summary, "anchored_by": self.anchored_by}
+
+
+def _matches(trusted: str, key_id: str) -> bool:
+    value = trusted.strip().lower().replace(":", "").removeprefix("sha256:")
+    return len(value) >= 16 and key_id.startswith(value)
+
+
+Progress = Callable[[int, int], None]
+"""Called as payload bytes are hashed: (bytes just hashed, total payload bytes)."""
+
+
+def verify_bundle(
+    path: Path, *, trust: Sequence[str] = (), progress: Progress | None = None
+) -> BundleVerdict:
+    """Verify the bundle at ``path``; ``trust`` holds key ids or fingerprints the caller trusts
+    (the exporter's or the log key)."""
+    with open_bag(path) as bag:
+        total = sum(size for inner, size in bag.sizes.items() if inner.startswith("data/"))
+        hashed = None if progress is None else (lambda count: progress(count, total))
+        return _verify(bag, trust, hashed)
+
+
+def _verify(bag: BagSource, trust: Sequence[str], progress: Callable[[int], None] | None) -> BundleVerdict:
+    if bag.read(BAG_DECLARATION, limit=4096) != BAGIT_TXT:
+        raise FormatError(f"{bag.name}: {BAG_DECLARATION} is not a BagIt 1.0 declaration in UTF-8")
+    payload_manifest = parse_manifest(bag.read(PAYLOAD_MANIFEST), name=PAYLOAD_MANIFEST)
+    tag_manifest_bytes = bag.read(TAG_MANIFEST)
+    info = parse_bag_info(bag.read(BAG_INFO))
+    exporter = _single(info, "Custody-Exporter-Key-Id", bag)
+    report = Report(subject=f"bundle {bag.top}")
+
+    _check_payload(bag, payload_manifest, report.add(_PAYLOAD_CHECK), progress)
+    _check_tags(bag, parse_manifest(tag_manifest_bytes, name=TAG_MANIFEST), report.add(_TAGS_CHECK))
+    entries = _entries(bag)
+    ledger = verify_ledger(_single(info, "Custody-Case", bag), entries, report)
+    keys = ledger_keys(ledger.events)
+    _check_signature(bag, exporter, keys, tag_manifest_bytes, report.add(_SIGNATURE_CHECK))
+    _check_keys(bag, exporter, keys, _json(bag, KEYS_INDEX), report.add(_KEYS_CHECK))
+    note = bag.read(CHECKPOINT, limit=1 << 20)
+    verify_checkpoints(entries, ledger, [note], report)
+    _check_coverage(note, len(entries), report.add(_COVERAGE_CHECK))
+    verify_continuity(entries, ledger, report)
+    _check_artifacts(bag, payload_manifest, exhibit_index(ledger.events), report.add(_ARTIFACTS_CHECK))
+
+    verdict = BundleVerdict(report, trust_given=bool(trust))
+    if trust:
+        log = log_key_of(ledger)
+        candidates = [exporter, *([log[1].key_id] if log else [])]
+        verdict.anchored_by = [key for key in candidates if any(_matches(t, key) for t in trust)]
+    return verdict
+
+
+_PAYLOAD_CHECK = "every payload file is listed in manifest-sha256.txt and intact, and nothing else is there"
+_TAGS_CHECK = "every tag file is listed in tagmanifest-sha256.txt and intact"
+_SIGNATURE_CHECK = "the tag manifest is signed by the exporting key, which the ledger introduces"
+_KEYS_CHECK = "data/keys holds exactly the keys the ledger introduces, with their roles"
+_COVERAGE_CHECK = "the checkpoint covers exactly the disclosed entries"
+_ARTIFACTS_CHECK = "every recorded artifact is disclosed under its digest; exhibits.json matches the ledger"
+
+
+def _check_payload(
+    bag: BagSource, manifest: Mapping[str, str], check: Check, progress: Callable[[int], None] | None
+) -> None:
+    for inner in sorted(bag.sizes):
+        if inner.startswith("data/") and inner not in manifest:
+            check.fail(f"{inner}: present but not listed in {PAYLOAD_MANIFEST} (added?)")
+    for inner, expected in sorted(manifest.items()):
+        if not inner.startswith("data/"):
+            check.fail(f"{PAYLOAD_MANIFEST} lists {inner}, which is not under data/")
+        elif inner not in bag.sizes:
+            check.fail(f"{inner}: listed in {PAYLOAD_MANIFEST} but missing (deleted or renamed?)")
+        elif (observed := bag.sha256(inner, progress)) != expected:
+            check.fail(f"{inner}: expected sha256 {expected}, found {observed} (changed?)")
+
+
+def _check_tags(bag: BagSource, manifest: Mapping[str, str], check: Check) -> None:
+    present = {p for p in bag.sizes if not p.startswith("data/")} - {TAG_MANIFEST, SIGNATURE_FILE}
+    for inner in sorted(present - set(manifest)):
+        check.fail(f"{inner}: present but not listed in {TAG_MANIFEST} (added?)")
+    for inner, expected in sorted(manifest.items()):
+        if inner not in bag.sizes:
+            check.fail(f"{inner}: listed in {TAG_MANIFEST} but missing")
+        elif (observed := bag.sha256(inner)) != expected:
+            check.fail(f"{inner}: expected sha256 {expected}, found {observed} (changed?)")
+    for required in (BAG_DECLARATION, BAG_INFO, PAYLOAD_MANIFEST):
+        if required not in manifest:
+            check.fail(f"{TAG_MANIFEST} does not cover {required}")
+
+
+def _check_signature(
+    bag: BagSource, exporter: str, keys: Sequence[Mapping[str, Any]], signed: bytes, check: Check
+) -> None:
+    known = {key["key_id"]: key for key in keys}
+    if exporter not in known:
+        check.fail(f"exporting key {exporter[:16]}... is not introduced by the disclosed ledger")
+        return
+    if SIGNATURE_FILE not in bag.sizes:
+        check.fail(f"{SIGNATURE_FILE} is missing")
+        return
+    try:
+        public = PublicKey.from_hex(str(known[exporter]["public_key"]))
+        public.verify(bag.read(SIGNATURE_FILE, limit=1024), signed)
+    except CustodyError as exc:
+        check.fail(f"{SIGNATURE_FILE}: {exc.message}")
+
+
+def _check_keys(
+    bag: BagSource, exporter: str, keys: Sequence[Mapping[str, Any]], index: Mapping[str, Any], check: Check
+) -> None:
+    listed = index.get("keys")
+    if not isinstance(listed, list) or not all(isinstance(item, dict) for item in listed):
+        check.fail(f"{KEYS_INDEX}: 'keys' is not a list of objects")
+        return
+    if [{k: v for k, v in item.items() if k != "pem"} for item in listed] != list(keys):
+        check.fail(f"{KEYS_INDEX} does not list the keys the ledger introduces (names, roles, ids)")
+    for item in listed:
+        pem_path = f"data/{item.get('pem')}"
+        try:
+            pem_key = PublicKey.from_pem(bag.read(pem_path, limit=4096))
+        except CustodyError as exc:
+            check.fail(f"{pem_path}: {exc.message}")
+            continue
+        if pem_key.key_id != item.get("key_id"):
+            check.fail(
+                f"{pem_path}: holds key {pem_key.key_id[:16]}..., "
+                f"{KEYS_INDEX} says {str(item.get('key_id'))[:16]}..."
+            )
+    if index.get("exporter") != exporter:
+        check.fail(
+            f"{KEYS_INDEX} names exporter {str(index.get('exporter'))[:16]}..., "
+            f"{BAG_INFO} names {exporter[:16]}..."
+        )
+
+
+def _check_coverage(note: bytes, entries: int, check: Check) -> None:
+    try:
+        _, checkpoint = _unverified_checkpoint(note)
+    except CustodyError as exc:
+        check.fail(f"{CHECKPOINT}: {exc.message}")
+        return
+    if checkpoint.size != entries:
+        check.fail(f"{CHECKPOINT} covers {checkpoint.size} entries; {ENTRIES} holds {entries}")
+
+
+def _check_artifacts(
+    bag: BagSource, manifest: Mapping[str, str], exhibits: list[dict[str, Any]], check: Check
+) -> None:
+    disclosed = {p for p in manifest if p.startswith("data/artifacts/")}
+    wanted = {artifact_path(e["sha256"], e["name"]): e for e in exhibits}
+    for inner in sorted(set(wanted) - disclosed):
+        exhibit = wanted[inner]
+        check.fail(
+            f"exhibit {exhibit['exhibit']} (sha256 {exhibit['sha256'][:16]}...): {inner} is not in the bundle"
+        )
+    for inner in sorted(disclosed - set(wanted)):
+        check.fail(f"{inner}: no ledger entry records this artifact")
+    for inner in sorted(set(wanted) & disclosed):
+        if manifest[inner] != wanted[inner]["sha256"]:
+            check.fail(f"{inner}: listed with sha256 {manifest[inner][:16]}..., not the recorded digest")
+    index = _json(bag, EXHIBITS)
+    if index.get("format") != FORMAT or index.get("exhibits") != exhibits:
+        check.fail(f"{EXHIBITS} does not match the exhibits the ledger records (numbers, digests, records)")
+
+
+def _entries(bag: BagSource) -> list[bytes]:
+    data = bag.read(ENTRIES, limit=1 << 34)
+    if data and not data.endswith(b"\n"):
+        raise FormatError(f"{bag.name}: {ENTRIES} does not end with a line feed (cut short?)")
+    return data.split(b"\n")[:-1] if data else []
+
+
+def _json(bag: BagSource, inner: str) -> dict[str, Any]:
+    return parse_json_object(bag.read(inner), what=f"{bag.name}: {inner}")
+
+
+def _single(info: Mapping[str, list[str]], label: str, bag: BagSource) -> str:
+    values = info.get(label, [])
+    if len(values) != 1:
+        raise FormatError(f"{bag.name}: {BAG_INFO} must have one {label} line, found {len(values)}")
+    return values[0]
+
+
+def _case_of(info: Mapping[str, list[str]], bag: BagSource) -> str:
+    return _single(info, "Custody-Case", bag)

@@ -1,0 +1,89 @@
+"""Exhibit numbers and the keys of a case, computed from its signed events alone.
+
+Exhibit numbers are stable per case: exhibit N is the N-th distinct artifact digest recorded in
+the ledger (``artifact.recorded`` or ``artifact.derived``), counting in sequence order. The ledger
+is append-only, so a number once given never changes, and a later disclosure extends the list.
+The exporter writes the index and the verifier recomputes it from the disclosed entries: both
+call ``exhibit_index``.
+
+Pure: events in, JSON-ready values out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from custody.events import (
+    ARTIFACT_DERIVED,
+    ARTIFACT_RECORDED,
+    CASE_OPENED,
+    KEY_ADDED,
+    KEY_REVOKED,
+    CustodyEvent,
+)
+from custody.keys import fingerprint
+from custody.models import Provenance
+
+ARTIFACT_EVENTS = (ARTIFACT_RECORDED, ARTIFACT_DERIVED)
+
+
+def exhibit_index(events: Sequence[CustodyEvent | None]) -> list[dict[str, Any]]:
+    """One entry per distinct artifact digest, numbered from 1 in order of first record, with every
+    record of it (sequence numbers) and what its first record says it is."""
+    exhibits: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if event is None or event.event_type not in ARTIFACT_EVENTS:
+            continue
+        provenance = Provenance.from_dict(event.body)
+        known = exhibits.get(provenance.digest)
+        if known is not None:
+            known["records"].append(event.sequence)
+            continue
+        exhibits[provenance.digest] = {
+            "exhibit": len(exhibits) + 1,
+            "sha256": provenance.digest,
+            "name": provenance.name,
+            "media_type": provenance.media_type,
+            "size": provenance.size,
+            "origin": provenance.origin.value,
+            "role": provenance.role.value,
+            "hil": provenance.hil.level.value,
+            "tool": {"name": provenance.tool.name, "version": provenance.tool.version},
+            "records": [event.sequence],
+        }
+    return list(exhibits.values())
+
+
+def ledger_keys(events: Sequence[CustodyEvent | None]) -> list[dict[str, Any]]:
+    """Every key the ledger introduces (``case.opened``, ``key.added``) with its role, where it was
+    introduced and, if so, revoked; in order of introduction."""
+    keys: dict[str, dict[str, Any]] = {}
+    for event in events:
+        if event is None:
+            continue
+        described: Any = None
+        if event.event_type == CASE_OPENED:
+            described = event.body.get("opened_by")
+        elif event.event_type == KEY_ADDED:
+            described = event.body.get("key")
+        elif event.event_type == KEY_REVOKED:
+            target: Any = event.body.get("key")
+            key_id = target.get("key_id") if isinstance(target, dict) else None
+            if isinstance(key_id, str) and key_id in keys:
+                keys[key_id]["revoked_at"] = event.sequence
+            continue
+        if isinstance(described, dict) and isinstance(described.get("key_id"), str):
+            key_id = described["key_id"]
+            keys.setdefault(
+                key_id,
+                {
+                    "key_id": key_id,
+                    "fingerprint": fingerprint(key_id),
+                    "name": described.get("name"),
+                    "role": described.get("role"),
+                    "public_key": described.get("public_key"),
+                    "introduced_at": event.sequence,
+                },
+            )
+    return list(keys.values())
