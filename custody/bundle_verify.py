@@ -42,7 +42,7 @@ from custody.canonical import parse_json_object
 from custody.checkpoint import _unverified_checkpoint
 from custody.errors import CustodyError, FormatError, InputFileError
 from custody.exhibits import exhibit_index, ledger_keys
-from custody.keys import PublicKey
+from custody.keys import PublicKey, fingerprint
 from custody.ledger_verify import (
     Check,
     Report,
@@ -147,7 +147,7 @@ class BundleVerdict:
 
     report: Report
     anchored_by: list[str] = field(default_factory=list)  # trusted key ids that matched
-    trust_given: bool = False
+    trust_given: bool = False  # then a trust check is in the report
 
     @property
     def ok(self) -> bool:
@@ -214,6 +214,12 @@ def _verify(bag: BagSource, trust: Sequence[str], progress: Callable[[int], None
         log = log_key_of(ledger)
         candidates = [exporter, *([log[1].key_id] if log else [])]
         verdict.anchored_by = [key for key in candidates if any(_matches(t, key) for t in trust)]
+        anchored = report.add(_TRUST_CHECK)
+        if not verdict.anchored_by:
+            anchored.fail(
+                f"neither the exporting key ({fingerprint(exporter)}) nor the log key"
+                f"{f' ({fingerprint(log[1].key_id)})' if log else ''} is one you trust ({', '.join(trust)})"
+            )
     return verdict
 
 
@@ -222,6 +228,7 @@ _TAGS_CHECK = "every tag file is listed in tagmanifest-sha256.txt and intact"
 _SIGNATURE_CHECK = "the tag manifest is signed by the exporting key, which the ledger introduces"
 _KEYS_CHECK = "data/keys holds exactly the keys the ledger introduces, with their roles"
 _COVERAGE_CHECK = "the checkpoint covers exactly the disclosed entries"
+_TRUST_CHECK = "the exporting key or the log key is one given with --trust"
 _ARTIFACTS_CHECK = "every recorded artifact is disclosed under its digest; exhibits.json matches the ledger"
 
 
