@@ -70,8 +70,14 @@ def bundle_command(state: CliState, case_id: str, output: Path, recipient: str |
     metavar="FINGERPRINT",
     help="A key id or fingerprint you trust (the exporter's or the log key); repeatable.",
 )
+@click.option(
+    "--previous",
+    type=click.Path(path_type=Path),
+    metavar="OLD.zip",
+    help="An earlier disclosure of the case: prove its log is a prefix of this one.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def verify_command(bundle: Path, trust: tuple[str, ...], as_json: bool) -> None:
+def verify_command(bundle: Path, trust: tuple[str, ...], previous: Path | None, as_json: bool) -> None:
     """Verify a disclosure bundle offline (no workspace, no database, nothing written).
 
     \b
@@ -80,11 +86,13 @@ def verify_command(bundle: Path, trust: tuple[str, ...], as_json: bool) -> None:
     revocations, seal), the tag-manifest signature by the exporting key, the keys, the
     checkpoint's signature by the log key and its Merkle root, custody continuity, and every
     artifact against its signed record and exhibit number. Without --trust the verdict says
-    "valid, not anchored to a trusted key". Exit 0 valid, 1 a check failed, 3 unreadable.
+    "valid, not anchored to a trusted key". --previous adds a check that an earlier disclosure's
+    log is a prefix of this one, naming any entry rewritten since. Exit 0 valid, 1 a check
+    failed, 3 unreadable.
     """
     bar = _LazyBar("Hashing")
     try:
-        verdict = verify_bundle(bundle, trust=trust, progress=bar)
+        verdict = verify_bundle(bundle, trust=trust, previous=previous, progress=bar)
     finally:
         bar.close()
     if as_json:

@@ -39,18 +39,21 @@ from custody.bundle import (
     artifact_path,
 )
 from custody.canonical import parse_json_object
-from custody.checkpoint import _unverified_checkpoint
+from custody.checkpoint import _unverified_checkpoint, open_checkpoint
+from custody.digests import sha256_hex
 from custody.errors import CustodyError, FormatError, InputFileError
 from custody.exhibits import exhibit_index, ledger_keys
 from custody.keys import PublicKey, fingerprint
 from custody.ledger_verify import (
     Check,
     Report,
+    VerifiedLedger,
     log_key_of,
     verify_checkpoints,
     verify_continuity,
     verify_ledger,
 )
+from custody.merkle import MemoryTree
 from custody.safezip import MemberStream, ZipLimits, check_members, open_zip
 
 MAX_INDEX_BYTES = 64 * 1024 * 1024
@@ -177,17 +180,28 @@ Progress = Callable[[int, int], None]
 
 
 def verify_bundle(
-    path: Path, *, trust: Sequence[str] = (), progress: Progress | None = None
+    path: Path,
+    *,
+    trust: Sequence[str] = (),
+    previous: Path | None = None,
+    progress: Progress | None = None,
 ) -> BundleVerdict:
     """Verify the bundle at ``path``; ``trust`` holds key ids or fingerprints the caller trusts
-    (the exporter's or the log key)."""
+    (the exporter's or the log key); ``previous`` is an earlier disclosure of the same case,
+    whose log must be a prefix of this one."""
     with open_bag(path) as bag:
         total = sum(size for inner, size in bag.sizes.items() if inner.startswith("data/"))
         hashed = None if progress is None else (lambda count: progress(count, total))
-        return _verify(bag, trust, hashed)
+        verdict, ledger, entries = _verify(bag, trust, hashed)
+    if previous is not None:
+        with open_bag(previous) as earlier:
+            _check_previous(earlier, entries, ledger, verdict.report.add(_PREVIOUS_CHECK))
+    return verdict
 
 
-def _verify(bag: BagSource, trust: Sequence[str], progress: Callable[[int], None] | None) -> BundleVerdict:
+def _verify(
+    bag: BagSource, trust: Sequence[str], progress: Callable[[int], None] | None
+) -> tuple[BundleVerdict, VerifiedLedger, list[bytes]]:
     if bag.read(BAG_DECLARATION, limit=4096) != BAGIT_TXT:
         raise FormatError(f"{bag.name}: {BAG_DECLARATION} is not a BagIt 1.0 declaration in UTF-8")
     payload_manifest = parse_manifest(bag.read(PAYLOAD_MANIFEST), name=PAYLOAD_MANIFEST)
@@ -220,7 +234,7 @@ def _verify(bag: BagSource, trust: Sequence[str], progress: Callable[[int], None
                 f"neither the exporting key ({fingerprint(exporter)}) nor the log key"
                 f"{f' ({fingerprint(log[1].key_id)})' if log else ''} is one you trust ({', '.join(trust)})"
             )
-    return verdict
+    return verdict, ledger, entries
 
 
 _PAYLOAD_CHECK = "every payload file is listed in manifest-sha256.txt and intact, and nothing else is there"
@@ -228,6 +242,7 @@ _TAGS_CHECK = "every tag file is listed in tagmanifest-sha256.txt and intact"
 _SIGNATURE_CHECK = "the tag manifest is signed by the exporting key, which the ledger introduces"
 _KEYS_CHECK = "data/keys holds exactly the keys the ledger introduces, with their roles"
 _COVERAGE_CHECK = "the checkpoint covers exactly the disclosed entries"
+_PREVIOUS_CHECK = "the earlier disclosure's log is a prefix of this one: no entry was rewritten or removed"
 _TRUST_CHECK = "the exporting key or the log key is one given with --trust"
 _ARTIFACTS_CHECK = "every recorded artifact is disclosed under its digest; exhibits.json matches the ledger"
 
@@ -334,6 +349,39 @@ def _check_artifacts(
     index = _json(bag, EXHIBITS)
     if index.get("format") != FORMAT or index.get("exhibits") != exhibits:
         check.fail(f"{EXHIBITS} does not match the exhibits the ledger records (numbers, digests, records)")
+
+
+def _check_previous(
+    earlier: BagSource, entries: Sequence[bytes], ledger: VerifiedLedger, check: Check
+) -> None:
+    """The earlier bundle's checkpoint is signed by this log's key and its entries are the first
+    entries of this bundle, byte for byte (so its signed root is the root of that prefix)."""
+    published = log_key_of(ledger)
+    if published is None:
+        check.fail("this bundle's ledger publishes no log key: the earlier checkpoint cannot be checked")
+        return
+    note_name, log_key, origin = published
+    old_entries = _entries(earlier)
+    try:
+        old = open_checkpoint(earlier.read(CHECKPOINT, limit=1 << 20), [(note_name, log_key)], origin=origin)
+    except CustodyError as exc:
+        check.fail(f"{earlier.name}: {CHECKPOINT}: {exc.message} (not a checkpoint of this case's log)")
+        return
+    if old.size != len(old_entries):
+        check.fail(f"{earlier.name}: its checkpoint covers {old.size} entries, it holds {len(old_entries)}")
+    if old.size > len(entries):
+        check.fail(
+            f"{earlier.name} discloses {old.size} entries; this bundle only {len(entries)} (log cut back)"
+        )
+    for index, (then, now) in enumerate(zip(old_entries, entries, strict=False)):
+        if then != now:
+            check.fail(
+                f"entry {index} differs from {earlier.name}: sha256 {sha256_hex(then)[:16]}... then, "
+                f"{sha256_hex(now)[:16]}... now"
+            )
+    size = min(old.size, len(entries))
+    if size and old.root_hash != MemoryTree.from_entries(entries[:size]).root():
+        check.fail(f"{earlier.name}: its signed root is not the root of this bundle's first {size} entries")
 
 
 def _entries(bag: BagSource) -> list[bytes]:

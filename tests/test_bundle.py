@@ -367,3 +367,39 @@ def test_bag_info_names_the_signed_checkpoint_root(bag: Path) -> None:
     lines = (bag / "data" / "ledger" / "checkpoint").read_bytes().split(b"\n")
     info = (bag / "bag-info.txt").read_text()
     assert f"Custody-Checkpoint-Root: {base64.b64decode(lines[2]).hex()}" in info
+
+
+def test_a_later_disclosure_extends_the_earlier_one(tmp_path: Path) -> None:
+    cli = make_cli(tmp_path, None)
+    cli.ok("init")
+    cli.ok("key", "new", "ana", "--role", "investigator")
+    cli.ok("case", "open", "OP-1", "--title", "T", "--jurisdiction", "UK", "--authority", "A/1")
+    cli.ok("tool", "add", TOOLCARDS / "scraper.yaml")
+    for number in (1, 2):
+        page = cli.cwd / f"page{number}.html"
+        page.write_text(f"<html>ad {number}</html>")
+        cli.ok("record", page, "--case", "OP-1", "--tool", "adscraper")
+        cli.ok("bundle", "OP-1", "-o", tmp_path / f"disclosure{number}.zip")
+    first, second = tmp_path / "disclosure1.zip", tmp_path / "disclosure2.zip"
+    code, report = _verify(cli, second, "--previous", first)
+    assert code == 0, report
+    assert report["checks"][-1]["title"].startswith("the earlier disclosure's log is a prefix")
+
+    # Backwards, the "earlier" bundle holds entries the "later" one lacks.
+    code, report = _verify(cli, first, "--previous", second)
+    assert code == 1
+    assert any("(log cut back)" in m for m in _failed(report)[len(report["checks"])])
+
+    # A later bundle whose history was rewritten: entry 1 differs from what was disclosed first.
+    rewritten = tmp_path / "rewritten"
+    with zipfile.ZipFile(second) as archive:
+        archive.extractall(rewritten)
+    (top,) = rewritten.iterdir()
+    entries = top / "data" / "ledger" / "entries.jsonl"
+    lines = entries.read_bytes().split(b"\n")
+    lines[1] = lines[1].replace(b'"payloadType"', b' "payloadType"', 1)  # a different byte string
+    entries.write_bytes(b"\n".join(lines))
+    code, report = _verify(cli, top, "--previous", first)
+    assert code == 1
+    messages = _failed(report)[len(report["checks"])]
+    assert any(m.startswith("entry 1 differs from disclosure1.zip: sha256 ") for m in messages), messages
