@@ -7,7 +7,8 @@ Invariants:
   and never need BagIt's percent-encoding: custody names every file it writes, and names with
   CR, LF or ``%`` are refused.
 - The zip is deterministic: one top folder, entries sorted by path, fixed file times (1980-01-01,
-  the zip epoch), fixed permissions, deflate at a fixed level: the same bag gives the same bytes.
+  the zip epoch), fixed permissions, each member stored or deflated at a fixed level as its
+  ``BagFile`` says: the same bag gives the same bytes.
 - Parsing is strict: a manifest line that is not ``<64 lowercase hex> <path>``, a path listed
   twice or a path that could leave the bag is a ``FormatError`` naming the file and line.
 """
@@ -122,6 +123,9 @@ class BagFile:
     content: bytes | Callable[[], Iterable[bytes]]
     length: int | None = None
     sha256: str | None = None
+    compress: bool = True
+    """Deflate this member; False stores it as is (captures are mostly compressed already, and
+    stored members are read back at disk speed)."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.content, bytes) and (self.length is None or self.sha256 is None):
@@ -155,7 +159,7 @@ def write_zip(
             seen.add(path)
             info = zipfile.ZipInfo(f"{top}/{path}", date_time=ZIP_EPOCH)
             info.file_size = item.size  # lets zipfile choose zip64 only where a member needs it
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_DEFLATED if item.compress else zipfile.ZIP_STORED
             info.external_attr = 0o100644 << 16  # a regular file, rw-r--r--
             info.create_system = 3  # Unix, so the mode above is read as such
             with archive.open(info, "w") as member:
