@@ -5,8 +5,10 @@ Layout (DESIGN.md, "Disclosure bundle"), under one top folder ``<case>-<size>``:
     bagit.txt  bag-info.txt  manifest-sha256.txt  tagmanifest-sha256.txt
     tagmanifest-sha256.txt.sig   raw Ed25519 signature over tagmanifest-sha256.txt by the exporter
     VERIFY.md                    how to check it with sha256sum, openssl and a few lines of Python
+    verify_bundle.py             the standalone verifier (custody/standalone/verify_bundle.py)
     data/artifacts/<sha256>[.ext]
     data/exhibits.json           exhibit numbers, digests, records (``custody.exhibits``)
+    data/case.jsonld             the case as CASE/UCO JSON-LD (``custody.caseuco``): a derived view
     data/ledger/entries.jsonl    every entry, exactly the signed bytes, one per line
     data/ledger/checkpoint       the checkpoint (C2SP signed note) over exactly those entries
     data/keys/<name>.pem, data/keys/log.pem, data/keys/keys.json
@@ -32,6 +34,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from importlib import resources
 from pathlib import Path, PurePosixPath
 from string import Template
 from typing import Any
@@ -52,6 +55,7 @@ from custody.bag import (
 from custody.canonical import canonical_bytes
 from custody.case_checkpoints import sign_case_checkpoint
 from custody.caselog import list_entries
+from custody.caseuco import graph_of
 from custody.checkpoint import _unverified_checkpoint
 from custody.errors import IntegrityError, PolicyError, StoreError
 from custody.events import BUNDLE_EXPORTED, KEY_ADDED, _unverified_event, role_may_sign
@@ -70,6 +74,7 @@ STANDALONE_VERIFIER = "verify_bundle.py"
 ENTRIES = "data/ledger/entries.jsonl"
 CHECKPOINT = "data/ledger/checkpoint"
 EXHIBITS = "data/exhibits.json"
+CASE_JSONLD = "data/case.jsonld"
 KEYS_INDEX = "data/keys/keys.json"
 LOG_KEY_PEM = "data/keys/log.pem"
 _EXTENSION = re.compile(r"\.[a-z0-9]{1,10}")
@@ -136,9 +141,11 @@ def export_bundle(
                 partial(ws.store.iter_verified, digest),
                 length=exhibit["size"],
                 sha256=digest,
+                compress=False,  # stored: captures are mostly compressed, and read back at disk speed
             )
         )
     payload.append(BagFile(EXHIBITS, _json({"format": FORMAT, "case": case_id, "exhibits": exhibits})))
+    payload.append(BagFile(CASE_JSONLD, _json(graph_of(case_id, events))))
     payload.append(BagFile(ENTRIES, b"".join(entry + b"\n" for entry in entries)))
     payload.append(BagFile(CHECKPOINT, checkpoint.note))
     keys = ledger_keys(events)
@@ -187,6 +194,7 @@ def export_bundle(
         BAG_INFO: info,
         PAYLOAD_MANIFEST: manifest_text(payload_digests),
         VERIFY_DOC: verify_doc,
+        STANDALONE_VERIFIER: resources.files("custody.standalone").joinpath(STANDALONE_VERIFIER).read_bytes(),
     }
     tag_manifest = manifest_text({path: sha256_of(data) for path, data in tags.items()})
     signature = signer.sign(tag_manifest).value

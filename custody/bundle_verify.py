@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -92,7 +93,7 @@ class BagSource:
 def open_bag(path: Path) -> Iterator[BagSource]:
     """Open a bundle: a zip (one top folder holding the bag) or an unzipped bag folder."""
     if path.is_dir() and not path.is_symlink():
-        yield _folder_bag(path)
+        yield _folder_bag(path.resolve() if not path.name else path)
         return
     if not path.is_file():
         raise InputFileError(f"bundle not found (or not a regular file or folder): {path}")
@@ -114,7 +115,11 @@ def open_bag(path: Path) -> Iterator[BagSource]:
         @contextmanager
         def opener(inner: str) -> Iterator[BinaryIO]:
             info = by_path[inner]
-            with archive.open(info) as raw:
+            try:
+                raw = archive.open(info)
+            except (zipfile.BadZipFile, NotImplementedError, ValueError, OSError) as exc:
+                raise FormatError(f"{path.name}: {inner} cannot be read: {exc}") from exc
+            with raw:
                 yield MemberStream(raw, where=f"{path.name}: {inner}", declared_size=info.file_size)  # type: ignore[misc]
 
         yield BagSource(path.name, top, {p: i.file_size for p, i in by_path.items()}, opener)
@@ -174,7 +179,9 @@ class BundleVerdict:
 
 
 def _matches(trusted: str, key_id: str) -> bool:
-    value = trusted.strip().lower().replace(":", "").removeprefix("sha256:")
+    """A trusted key id or fingerprint: at least its first 16 hex digits, ':' separators and a
+    "sha256:" prefix allowed."""
+    value = trusted.strip().lower().removeprefix("sha256:").replace(":", "")
     return len(value) >= 16 and key_id.startswith(value)
 
 
@@ -244,7 +251,10 @@ def _verify_signed(
     verify_checkpoints(entries, ledger, [note], report)
     _check_coverage(note, len(entries), report.add(_COVERAGE_CHECK))
     verify_continuity(entries, ledger, report)
-    _check_artifacts(bag, payload_manifest, exhibit_index(ledger.events), report.add(_ARTIFACTS_CHECK))
+    artifacts = report.add(_ARTIFACTS_CHECK)
+    _check_artifacts(
+        bag, payload_manifest, exhibit_index(ledger.events, problems=artifacts.failures), artifacts
+    )
 
     verdict = BundleVerdict(report, trust_given=bool(trust))
     if trust:

@@ -485,6 +485,10 @@ class Checkpoint:
                 f"checkpoint line 2 (tree size) {size_text[:40]!r} is not a decimal number "
                 "without leading zeros"
             )
+        if len(size_text) > len(str(MAX_TREE_SIZE)):
+            raise FormatError(
+                f"checkpoint line 2 (tree size) has {len(size_text)} digits; sizes end at 2**64-1"
+            )
         size = int(size_text)
         if size > MAX_TREE_SIZE:
             raise FormatError(f"checkpoint line 2 (tree size) {size_text} is larger than 2**64-1")

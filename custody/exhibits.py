@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from custody.errors import FormatError
 from custody.events import (
     ARTIFACT_DERIVED,
     ARTIFACT_RECORDED,
@@ -28,14 +29,27 @@ from custody.models import Provenance
 ARTIFACT_EVENTS = (ARTIFACT_RECORDED, ARTIFACT_DERIVED)
 
 
-def exhibit_index(events: Sequence[CustodyEvent | None]) -> list[dict[str, Any]]:
+def exhibit_index(
+    events: Sequence[CustodyEvent | None], *, problems: list[str] | None = None
+) -> list[dict[str, Any]]:
     """One entry per distinct artifact digest, numbered from 1 in order of first record, with every
-    record of it (sequence numbers) and what its first record says it is."""
+    record of it (sequence numbers) and what its first record says it is.
+
+    A record whose body is not a valid provenance raises ``FormatError``; with ``problems`` it is
+    left out and described there instead (a verifier reports it as a failed check)."""
     exhibits: dict[str, dict[str, Any]] = {}
     for event in events:
         if event is None or event.event_type not in ARTIFACT_EVENTS:
             continue
-        provenance = Provenance.from_dict(event.body)
+        try:
+            provenance = Provenance.from_dict(event.body)
+        except FormatError as exc:
+            if problems is None:
+                raise
+            problems.append(
+                f"entry {event.sequence} ({event.event_type}): not a valid artifact record: {exc.message}"
+            )
+            continue
         known = exhibits.get(provenance.digest)
         if known is not None:
             known["records"].append(event.sequence)

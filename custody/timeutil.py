@@ -52,7 +52,10 @@ def parse_rfc3339(text: str, *, what: str = "time") -> datetime:
         ) from exc
     if moment.tzinfo is None:
         raise FormatError(f"{what} {text!r} has no UTC offset; add Z or +hh:mm")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:30:00+01:00 is before year 1 in UTC
+        raise FormatError(f"{what} {text!r} is outside the years 1 to 9999 in UTC") from exc
 
 
 def normalise_rfc3339(text: str, *, what: str = "time") -> str:

@@ -83,6 +83,8 @@ def test_an_untouched_bundle_is_valid_and_its_export_is_recorded(
     )
     assert anchored.code == 0, str(anchored)
     assert anchored.out.splitlines()[-1] == "Result: VALID, anchored to a trusted key"
+    prefixed = cli("verify", bundle, "--trust", f"sha256:{cole}")  # a full key id, as 'key export' gives
+    assert prefixed.out.splitlines()[-1] == "Result: VALID, anchored to a trusted key", str(prefixed)
     stranger = cli("verify", bundle, "--trust", "0123456789abcdef")
     assert stranger.code == 1
     assert "is one you trust (0123456789abcdef)" in stranger.out
@@ -138,6 +140,7 @@ def test_the_recipe_in_verify_md_works_by_hand(bag: Path) -> None:
         "manifest-sha256.txt",
         "tagmanifest-sha256.txt",
         "tagmanifest-sha256.txt.sig",
+        "verify_bundle.py",
     ]
 
 
@@ -403,3 +406,17 @@ def test_a_later_disclosure_extends_the_earlier_one(tmp_path: Path) -> None:
     assert code == 1
     messages = _failed(report)[len(report["checks"])]
     assert any(m.startswith("entry 1 differs from disclosure1.zip: sha256 ") for m in messages), messages
+
+
+def test_the_bundle_carries_a_valid_case_uco_graph(bag: Path) -> None:
+    graph = json.loads((bag / "data" / "case.jsonld").read_bytes())
+    exhibits = json.loads((bag / "data" / "exhibits.json").read_bytes())["exhibits"]
+    numbers = sorted(
+        int(node["case-investigation:exhibitNumber"])
+        for node in graph["@graph"]
+        if node["@type"] == "case-investigation:ProvenanceRecord"
+    )
+    assert numbers == [exhibit["exhibit"] for exhibit in exhibits]
+    validator = Path(sys.executable).with_name("case_validate")
+    result = _run([str(validator), str(bag / "data" / "case.jsonld")], bag.parent)
+    assert result.returncode == 0, result.stdout[-2000:]

@@ -95,3 +95,8 @@ def test_format_parse_round_trip(moment: datetime) -> None:
     assert text.endswith("Z")
     assert parse_rfc3339(text) == moment
     assert normalise_rfc3339(text) == text
+
+
+def test_a_time_that_leaves_the_calendar_in_utc_is_a_format_error() -> None:
+    with pytest.raises(FormatError, match="outside the years 1 to 9999 in UTC"):
+        parse_rfc3339("0001-01-01T00:30:00+01:00")

@@ -1,0 +1,581 @@
+"""The standalone verifier shipped in every bundle (``verify_bundle.py``) against ``custody verify``:
+the same checks, statuses, verdict and exit code on the untouched bundle (zip and folder), on every
+tampering of tests/test_bundle.py (and a few that recompute the manifests, so the deeper checks
+decide), on hostile archives, and with --trust; run with cryptography here and, in a fresh venv,
+with PyNaCl alone."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import hashlib
+import json
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from custody import merkle
+from custody.bag import BAGIT_TXT, BagFile, bag_info_text, manifest_text, write_zip
+from custody.bundle import FORMAT, artifact_path
+from custody.checkpoint import Checkpoint, sign_checkpoint
+from custody.errors import FormatError
+from custody.events import ARTIFACT_RECORDED, CASE_OPENED, CASE_SEALED, _unverified_event
+from custody.exhibits import exhibit_index, ledger_keys
+from custody.keys import PublicKey
+from custody.models import HIL, ArtifactRole, HILFunction, HumanInvolvement, Origin, Provenance, ToolRef
+from custody.standalone import verify_bundle as standalone
+from custody.statement import Subject
+from custody.timeutil import parse_rfc3339
+from custody_cli.main import cli as custody_command
+from tests import test_bundle
+from tests.conftest import CliResult
+from tests.core.ledger_builder import CASE_ID, LedgerBuilder, fixed_signer, key_description
+
+SCRIPT = Path(standalone.__file__)
+
+# The module-scoped bundle of tests/test_bundle.py: sample case (b) exported by cole.
+exported = test_bundle.exported
+
+
+def _run_script(target: Path | None, *extra: str, python: str = sys.executable, cwd: Path | None = None):
+    command = [python, str(SCRIPT if cwd is None else cwd / "verify_bundle.py")]
+    command += [str(target)] if target is not None else []
+    return subprocess.run(
+        [*command, "--json", *extra], capture_output=True, text=True, check=False, cwd=cwd, timeout=120
+    )
+
+
+def _custody_verify(target: Path, *extra: str) -> CliResult:
+    """``custody verify TARGET --json ...``: the real click command, run in-process (a subprocess
+    per bundle would make this file several times slower; tests/test_bundle.py runs it as one)."""
+    result = CliRunner().invoke(custody_command, ["verify", str(target), "--json", *extra])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception  # a traceback from custody verify is a bug, not a verdict
+    return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+def _assert_same(target: Path, *extra: str) -> dict[str, Any]:
+    """Run both verifiers on ``target``; they must agree; return the standalone report (or {})."""
+    reference = _custody_verify(target, *extra)
+    ours = _run_script(target, *extra)
+    assert "Traceback" not in reference.err + ours.stderr, (reference, ours.stderr)
+    assert ours.returncode == reference.code, (str(reference), ours.stdout, ours.stderr)
+    if reference.code == 3:
+        assert ours.stdout == ""
+        assert ours.stderr.startswith("Error: "), ours.stderr
+        assert ours.stderr == reference.err  # the same reason, word for word
+        return {}
+    expected, found = json.loads(reference.out), json.loads(ours.stdout)
+    assert found["verdict"] == expected["verdict"]
+    assert [(c["number"], c["title"], c["status"]) for c in found["checks"]] == [
+        (c["number"], c["title"], c["status"]) for c in expected["checks"]
+    ]
+    assert found == expected  # subject, failure messages and anchors too
+    return dict(found)
+
+
+def _unzip(bundle: Path, into: Path) -> Path:
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(into)
+    (top,) = into.iterdir()
+    return top
+
+
+@pytest.fixture
+def bag(exported: tuple[Path, Path, str], tmp_path: Path) -> Path:
+    return _unzip(exported[1], tmp_path / "unzipped")
+
+
+def test_the_bundle_ships_the_verifier_as_a_tag_file(bag: Path) -> None:
+    shipped = bag / "verify_bundle.py"
+    assert shipped.read_bytes() == SCRIPT.read_bytes()
+    digest = hashlib.sha256(shipped.read_bytes()).hexdigest()
+    assert f"{digest}  verify_bundle.py\n" in (bag / "tagmanifest-sha256.txt").read_text()
+    assert "python3 verify_bundle.py" in (bag / "VERIFY.md").read_text()
+    assert "when the bundle includes it" not in (bag / "VERIFY.md").read_text()
+
+
+def test_untouched_bundle_zip_and_folder(exported: tuple[Path, Path, str], bag: Path) -> None:
+    for target in (exported[1], bag):
+        report = _assert_same(target)
+        assert report["verdict"] == "VALID, not anchored to a trusted key"
+        assert [c["number"] for c in report["checks"]] == list(range(1, 13))
+
+
+def test_run_inside_the_unzipped_bag_without_arguments(bag: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "verify_bundle.py"], cwd=bag, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Verification of bundle {bag.name}:"
+    assert lines[-1] == "Result: VALID, not anchored to a trusted key"
+    assert sum(line.startswith("  ") and "[OK]" in line for line in lines) == 12
+
+
+def _log_key_id(bag: Path) -> str:
+    return str(json.loads((bag / "data" / "keys" / "keys.json").read_text())["log"]["key_id"])
+
+
+def test_trust(exported: tuple[Path, Path, str], bag: Path) -> None:
+    _, bundle, cole = exported
+    fingerprint = ":".join(cole[i : i + 4] for i in range(0, 16, 4))
+    anchored = _assert_same(bundle, "--trust", fingerprint)
+    assert anchored["verdict"] == "VALID, anchored to a trusted key"
+    assert anchored["anchored_by"] == [cole]
+    both = _assert_same(bag, "--trust", "0123456789abcdef", "--trust", _log_key_id(bag)[:20])
+    assert both["anchored_by"] == [_log_key_id(bag)]
+    stranger = _assert_same(bundle, "--trust", "0123456789abcdef")
+    assert stranger["verdict"] == "INVALID"
+    assert stranger["checks"][-1]["number"] == 13
+    assert stranger["checks"][-1]["status"] == "FAIL"
+    for odd in ("sha256:" + cole, cole[:15], cole.upper()):
+        _assert_same(bundle, "--trust", odd)
+
+
+@pytest.mark.parametrize("mutation", sorted(test_bundle.MUTATIONS))
+def test_every_tampering_gives_the_same_report(bag: Path, mutation: str) -> None:
+    change, expected = test_bundle.MUTATIONS[mutation]
+    change(bag)
+    report = _assert_same(bag)
+    assert report["verdict"] == "INVALID"
+    failed = {c["number"] for c in report["checks"] if c["status"] == "FAIL"}
+    assert set(expected) <= failed
+    # With --trust the tampered bundle stays invalid, in both.
+    _assert_same(bag, "--trust", _log_key_id(bag))
+
+
+def _reseal(bag: Path) -> None:
+    """Recompute both manifests after a change (what an attacker can do; the signature stays)."""
+    for manifest in ("manifest-sha256.txt", "tagmanifest-sha256.txt"):
+        lines = []
+        for line in (bag / manifest).read_text().splitlines():
+            _, path = line.split("  ", 1)
+            lines.append(f"{hashlib.sha256((bag / path).read_bytes()).hexdigest()}  {path}\n")
+        (bag / manifest).write_text("".join(lines))
+
+
+def _edit_json(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n")
+
+
+def _drop_last_entry(bag: Path) -> None:
+    entries = bag / "data" / "ledger" / "entries.jsonl"
+    entries.write_bytes(b"".join(line + b"\n" for line in entries.read_bytes().split(b"\n")[:-2]))
+
+
+def _reorder_entries(bag: Path) -> None:
+    entries = bag / "data" / "ledger" / "entries.jsonl"
+    lines = entries.read_bytes().split(b"\n")[:-1]
+    lines[5], lines[6] = lines[6], lines[5]
+    entries.write_bytes(b"".join(line + b"\n" for line in lines))
+
+
+def _garble_entry(bag: Path) -> None:
+    entries = bag / "data" / "ledger" / "entries.jsonl"
+    lines = entries.read_bytes().split(b"\n")[:-1]
+    lines[2] = (
+        b'{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"keyid":"","sig":""}]}'
+    )
+    lines[3] = b" " + lines[3]
+    entries.write_bytes(b"".join(line + b"\n" for line in lines))
+
+
+def _swap_checkpoint_signature(bag: Path) -> None:
+    note = bag / "data" / "ledger" / "checkpoint"
+    text = note.read_text()
+    head, signature = text.rsplit(" ", 1)
+    raw = bytearray(base64.b64decode(signature))
+    raw[10] ^= 1
+    note.write_text(head + " " + base64.b64encode(bytes(raw)).decode() + "\n")
+
+
+def _withdraw_artifact(bag: Path) -> None:
+    artifact = test_bundle._first_artifact(bag)
+    listed = f"  {artifact.relative_to(bag).as_posix()}\n"
+    artifact.unlink()
+    manifest = bag / "manifest-sha256.txt"
+    manifest.write_text("".join(line for line in manifest.read_text().splitlines(True) if listed not in line))
+
+
+RESEALED: dict[str, Callable[[Path], None]] = {
+    "exhibits.json renumbered": lambda b: _edit_json(
+        b / "data" / "exhibits.json", lambda d: d["exhibits"].reverse()
+    ),
+    "keys.json role changed": lambda b: _edit_json(
+        b / "data" / "keys" / "keys.json", lambda d: d["keys"][0].update(role="prosecutor")
+    ),
+    "keys.json exporter changed": lambda b: _edit_json(
+        b / "data" / "keys" / "keys.json", lambda d: d.update(exporter="0" * 64)
+    ),
+    "last entry dropped": _drop_last_entry,
+    "entries reordered": _reorder_entries,
+    "entries garbled": _garble_entry,
+    "checkpoint signature changed": _swap_checkpoint_signature,
+    "an artifact withdrawn from the bag and its manifest": _withdraw_artifact,
+    "verify_bundle.py edited": lambda b: (b / "verify_bundle.py").write_text("print('all fine')\n"),
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(RESEALED))
+def test_tampering_behind_recomputed_manifests(bag: Path, mutation: str) -> None:
+    RESEALED[mutation](bag)
+    _reseal(bag)
+    report = _assert_same(bag)
+    assert report["verdict"] == "INVALID"
+    assert report["checks"][6]["status"] == "FAIL"  # 7: the manifests are no longer the signed ones
+
+
+@pytest.mark.parametrize("case", sorted(test_bundle.HOSTILE))
+def test_hostile_archives_are_refused_the_same_way(tmp_path: Path, case: str) -> None:
+    members, symlink, message = test_bundle.HOSTILE[case]
+    path = test_bundle._zip_with(tmp_path, members, symlink=symlink)
+    _assert_same(path)
+    result = _run_script(path)
+    assert result.returncode == 3
+    assert message in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hostile.zip"]  # nothing written
+
+
+def test_unreadable_inputs_exit_3(exported: tuple[Path, Path, str], tmp_path: Path) -> None:
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(exported[1].read_bytes()[:-200])
+    _assert_same(cut)
+    _assert_same(tmp_path / "missing.zip")
+    not_a_bag = tmp_path / "empty"
+    not_a_bag.mkdir()
+    _assert_same(not_a_bag)
+
+
+def test_a_tampered_zip(exported: tuple[Path, Path, str], tmp_path: Path) -> None:
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(exported[1]) as src, zipfile.ZipFile(tampered, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith("data/exhibits.json"):
+                data = data.replace(b'"exhibit":1,', b'"exhibit":2,')
+            dst.writestr(info, data)
+    assert _assert_same(tampered)["verdict"] == "INVALID"
+
+
+# --- the script stands alone ----------------------------------------------------------------------
+
+
+def _imported_modules(source: str) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "no relative imports"
+            names.add(str(node.module).split(".")[0])
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "__import__":
+            raise AssertionError("no dynamic imports")
+    return names
+
+
+def test_the_script_imports_only_the_standard_library_and_an_ed25519_library() -> None:
+    modules = _imported_modules(SCRIPT.read_text())
+    outside = modules - set(sys.stdlib_module_names) - {"__future__"}
+    assert outside == {"nacl", "cryptography"}, outside
+    assert "custody" not in modules
+    ast.parse(SCRIPT.read_text(), feature_version=(3, 9))  # no syntax a defence expert's older Python lacks
+
+
+def test_the_text_report_reads_as_custody_verify_s(exported: tuple[Path, Path, str], bag: Path) -> None:
+    test_bundle._replace_key(bag)
+    for target, extra in ((exported[1], ("--trust", exported[2][:16])), (bag, ())):
+        reference = CliRunner().invoke(custody_command, ["verify", str(target), *extra])
+        ours = subprocess.run(
+            [sys.executable, str(SCRIPT), str(target), *extra], capture_output=True, text=True, check=False
+        )
+        assert (ours.returncode, ours.stdout) == (reference.exit_code, reference.stdout)
+
+
+@pytest.fixture(scope="module")
+def nacl_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A fresh venv with PyNaCl and nothing else (not cryptography, not custody)."""
+    venv = tmp_path_factory.mktemp("nacl-venv") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    install = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "--quiet", "pynacl"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    python = str(venv / "bin" / "python")
+    for absent in ("cryptography", "custody"):
+        probe = subprocess.run([python, "-c", f"import {absent}"], capture_output=True, check=False)
+        assert probe.returncode != 0, f"{absent} must not be importable in the PyNaCl-only venv"
+    return python
+
+
+@pytest.mark.slow
+def test_with_pynacl_alone(nacl_python: str, exported: tuple[Path, Path, str], bag: Path) -> None:
+    untouched = _custody_verify(exported[1])
+    ours = _run_script(None, cwd=bag, python=nacl_python)
+    assert ours.returncode == untouched.code == 0, ours.stderr
+    assert json.loads(ours.stdout)["verdict"] == json.loads(untouched.out)["verdict"]
+    anchored = _run_script(exported[1], "--trust", exported[2][:16], python=nacl_python)
+    assert json.loads(anchored.stdout)["verdict"] == "VALID, anchored to a trusted key"
+
+    test_bundle._reseal_manifests(bag)  # a changed artifact behind recomputed manifests: check 7
+    reference = _custody_verify(bag)
+    ours = _run_script(None, cwd=bag, python=nacl_python)
+    assert ours.returncode == reference.code == 1
+    assert json.loads(ours.stdout) == json.loads(reference.out)
+
+
+def test_the_script_says_what_is_missing_without_an_ed25519_library(bag: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", str(bag / "verify_bundle.py"), str(bag)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 3
+    assert result.stderr.startswith("Error: this verifier needs PyNaCl or cryptography"), result.stderr
+
+
+# --- its building blocks agree with custody's ------------------------------------------------------
+
+TIMES = [
+    "2026-03-01T14:05:00Z",
+    "2026-03-01t14:05:00z",
+    " 2026-03-01T14:05:00.5+01:30 ",
+    "2026-03-01T14:05:00.123456789-00:00",
+    "2026-03-01T14:05:00.1234569Z",
+    "2026-03-01T14:05:60Z",
+    "2026-02-30T00:00:00Z",
+    "2026-03-01T24:00:00Z",
+    "2026-03-01T00:00:00+24:00",
+    "2026-03-01T00:00:00+23:60",
+    "2026-03-01T00:00:00+00:99",
+    "0000-01-01T00:00:00Z",
+    "2026-03-01 14:05:00Z",
+    "2026-03-01T14:05Z",
+    "\u0662\u0660\u0662\u0666-03-01T14:05:00Z",
+    "2026-03-01T14:05:00",
+]
+
+
+@pytest.mark.parametrize("text", TIMES)
+def test_rfc3339_parsing_agrees(text: str) -> None:
+    try:
+        expected: object = parse_rfc3339(text)
+    except Exception:
+        expected = "refused"
+    try:
+        found: object = standalone.parse_rfc3339(text)
+    except standalone.Refusal:
+        found = "refused"
+    assert found == expected
+
+
+def test_merkle_roots_agree() -> None:
+    entries = [bytes([n]) * n for n in range(40)]
+    for size in range(len(entries) + 1):
+        leaves = [hashlib.sha256(b"\x00" + entry).digest() for entry in entries[:size]]
+        assert standalone.merkle_root(leaves) == merkle.mth(entries[:size])
+
+
+@pytest.mark.parametrize(
+    "name",
+    [None, "", "a.HTML", "x.tar.gz", ".hidden", "a.", "dir/a.pdf", "a.pdf/", "a/./b.JPG", "a.verylongext1"],
+)
+def test_artifact_paths_agree(name: str | None) -> None:
+    assert standalone.artifact_path("ab" * 32, name) == artifact_path("ab" * 32, name)
+
+
+# --- synthetic bundles: ledger rules the sample case does not exercise --------------------------
+
+LOG = fixed_signer("the log")
+LOG_NAME, ORIGIN = "custody-log-test", f"custody/test/{CASE_ID}"
+
+
+def _provenance(content: bytes, operator: str, **changes: Any) -> dict[str, Any]:
+    document = Provenance(
+        digest=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        media_type="text/plain",
+        name="capture.txt",
+        origin=Origin.CAPTURED,
+        role=ArtifactRole.ORIGINAL,
+        hil=HumanInvolvement(HIL.HIL0_MANUAL, HILFunction.ACQUIRE),
+        tool=ToolRef("adscraper", "1.0", "c" * 64),
+        operator=operator,
+    ).to_dict()
+    document.update(changes)
+    return document
+
+
+class Case(LedgerBuilder):
+    """A ledger whose case.opened publishes the log key, with artifacts recorded as custody does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.contents: dict[str, bytes] = {}
+        alice = self.signer("alice")
+        log = {
+            "note_name": LOG_NAME,
+            "key_id": LOG.key_id,
+            "public_key": LOG.public_key.hex,
+            "origin": ORIGIN,
+        }
+        body = {"title": "T", "opened_by": key_description("alice", alice), "log": log}
+        self.append(CASE_OPENED, alice, (Subject(f"case:{CASE_ID}", "a" * 64),), body)
+
+    def record(self, by: str, content: bytes, **changes: Any) -> None:
+        digest = hashlib.sha256(content).hexdigest()
+        self.contents[digest] = content
+        body = _provenance(content, by, **changes)
+        self.append(ARTIFACT_RECORDED, self.signer(by), (Subject("artifact", digest),), body)
+
+
+def _write_bundle(case: Case, path: Path, *, exporter: str = "alice", covered: int | None = None) -> Path:
+    """A bundle of ``case`` as custody.bundle lays it out (checkpoint over ``covered`` entries)."""
+    entries = case.entries
+    size = len(entries) if covered is None else covered
+    note = sign_checkpoint(Checkpoint(ORIGIN, size, merkle.mth(entries[:size])), LOG_NAME, LOG).to_bytes()
+    events = [_unverified_event(entry)[1] for entry in entries]
+    keys = ledger_keys(events)
+    try:
+        exhibits = exhibit_index(events)
+    except FormatError:  # a malformed provenance: the verifiers fail check 12 naming the entry
+        exhibits = []
+    payload = [BagFile(artifact_path(e["sha256"], e["name"]), case.contents[e["sha256"]]) for e in exhibits]
+    payload.append(
+        BagFile("data/exhibits.json", _canonical({"format": FORMAT, "case": CASE_ID, "exhibits": exhibits}))
+    )
+    payload.append(BagFile("data/ledger/entries.jsonl", b"".join(entry + b"\n" for entry in entries)))
+    payload.append(BagFile("data/ledger/checkpoint", note))
+    for key in keys:
+        payload.append(
+            BagFile(f"data/keys/{key['name']}.pem", PublicKey.from_hex(key["public_key"]).to_pem())
+        )
+    signer = case.signer(exporter)
+    index = {
+        "format": FORMAT,
+        "keys": [{**key, "pem": f"keys/{key['name']}.pem"} for key in keys],
+        "exporter": signer.key_id,
+    }
+    payload.append(BagFile("data/keys/keys.json", _canonical(index)))
+    info = bag_info_text(
+        [("Custody-Case", CASE_ID), ("Custody-Exporter-Key-Id", signer.key_id), ("Custody-Format", FORMAT)]
+    )
+    tags = {
+        "bagit.txt": BAGIT_TXT,
+        "bag-info.txt": info,
+        "manifest-sha256.txt": manifest_text({item.path: item.digest for item in payload}),
+    }
+    tag_manifest = manifest_text({name: hashlib.sha256(data).hexdigest() for name, data in tags.items()})
+    files = [*payload, *(BagFile(name, data) for name, data in tags.items())]
+    files += [BagFile("tagmanifest-sha256.txt", tag_manifest)]
+    files += [BagFile("tagmanifest-sha256.txt.sig", signer.sign(tag_manifest).value)]
+    with path.open("wb") as out:
+        write_zip(out, f"{CASE_ID}-{size:06d}", files)
+    return path
+
+
+def _canonical(document: Any) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+
+
+def _valid(case: Case) -> None:
+    case.add_key("bob")
+    case.add_key("cole", role="custodian")
+    case.record("alice", b"first capture")
+    case.record("bob", b"second capture")
+    case.release("alice", "bob")
+    case.accept("bob", case.next_sequence - 1)
+    case.access("bob", b"first capture")
+
+
+def _sealed_then_recorded(case: Case) -> None:
+    case.record("alice", b"capture")
+    case.append(CASE_SEALED, case.signer("alice"), (Subject("case", "b" * 64),), {"size": 2})
+    case.access("alice", b"capture")
+    case.record("alice", b"after the seal")
+
+
+# (what is appended after case.opened, the check numbers that must fail; None: exit 3)
+SCENARIOS: dict[str, tuple[Callable[[Case], None], set[int] | None]] = {
+    "valid": (_valid, set()),
+    "signed after its revocation": (
+        lambda c: (c.add_key("bob"), c.revoke_key("bob"), c.record("bob", b"late")),
+        {5},
+    ),
+    "revoked by a non-custodian": (
+        lambda c: (c.add_key("bob"), c.add_key("dan"), c.revoke_key("bob", signed_by="dan")),
+        {5},
+    ),
+    "revoked by a custodian": (
+        lambda c: (
+            c.add_key("bob"),
+            c.add_key("cole", role="custodian"),
+            c.revoke_key("bob", signed_by="cole"),
+        ),
+        set(),
+    ),
+    "a tool key releases custody": (
+        lambda c: (c.add_key("svc", role="tool"), c.record("svc", b"x"), c.release("svc", "alice")),
+        {5, 11},
+    ),
+    "a key introduced by another key": (lambda c: c.add_key("bob", signed_by="alice"), {5}),
+    "recorded after the seal": (_sealed_then_recorded, {4}),
+    "time runs backwards": (
+        lambda c: (
+            c.record("alice", b"x"),
+            c.record(
+                "alice",
+                b"y",
+            ),
+            c.access("alice", b"x", time="2020-01-01T00:00:00+01:00"),
+        ),
+        {6},
+    ),
+    "accessed by a non-custodian": (
+        lambda c: (c.add_key("bob"), c.record("alice", b"x"), c.access("bob", b"x")),
+        {11},
+    ),
+    "release never accepted": (lambda c: (c.add_key("bob"), c.release("alice", "bob")), {11}),
+    "acceptance cites another digest": (
+        lambda c: (c.add_key("bob"), c.release("alice", "bob"), c.accept("bob", 2, entry_sha256="d" * 64)),
+        {11},
+    ),
+    "a derivative without parents": (lambda c: c.record("alice", b"x", role="derivative"), {12}),
+    "an unknown HIL level": (
+        lambda c: c.record("alice", b"x", hil={"level": "HIL9", "function": "act"}),
+        {12},
+    ),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_ledger_rules_agree(tmp_path: Path, scenario: str) -> None:
+    build, failing = SCENARIOS[scenario]
+    case = Case()
+    build(case)
+    report = _assert_same(_write_bundle(case, tmp_path / "synthetic.zip"))
+    if failing is None:
+        assert report == {}  # exit 3, as custody verify
+    else:
+        assert {c["number"] for c in report["checks"] if c["status"] == "FAIL"} == failing, report
+
+
+def test_checkpoint_rules_agree(tmp_path: Path) -> None:
+    case = Case()
+    _valid(case)
+    short = _assert_same(_write_bundle(case, tmp_path / "short.zip", covered=len(case.entries) - 1))
+    assert [c["number"] for c in short["checks"] if c["status"] == "FAIL"] == [10]
+    stranger = _assert_same(_write_bundle(case, tmp_path / "stranger.zip", exporter="zed"))
+    assert {c["number"] for c in stranger["checks"] if c["status"] == "FAIL"} == {7}
