@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from custody.bundle import export_bundle
+from custody.bundle import Withholding, export_bundle
 from custody.bundle_verify import verify_bundle
 from custody_cli.context import CliState, echo_json, echo_report, pass_state
 
@@ -39,8 +39,25 @@ class _LazyBar:
 @click.argument("case_id", metavar="ID")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--recipient", metavar="TEXT", help="Who receives it (signed into the bundle.exported event).")
+@click.option(
+    "--withhold",
+    "withhold",
+    multiple=True,
+    metavar="DIGEST",
+    help="Leave this artifact out (repeatable; each with its --reason, in order).",
+)
+@click.option(
+    "--reason", "reasons", multiple=True, metavar="TEXT", help="Why the matching --withhold is withheld."
+)
 @pass_state
-def bundle_command(state: CliState, case_id: str, output: Path, recipient: str | None) -> None:
+def bundle_command(
+    state: CliState,
+    case_id: str,
+    output: Path,
+    recipient: str | None,
+    withhold: tuple[str, ...],
+    reasons: tuple[str, ...],
+) -> None:
     """Export a case as a disclosure bundle (a zipped BagIt bag) for offline verification.
 
     \b
@@ -49,14 +66,25 @@ def bundle_command(state: CliState, case_id: str, output: Path, recipient: str |
     by the log key, and the public keys with their roles. The tag manifest is signed by the
     acting key. VERIFY.md inside explains how to check it all with sha256sum and openssl;
     `custody verify` does every check at once. The export is then recorded in the ledger
-    (bundle.exported: tag-manifest digest, recipient).
+    (bundle.exported: tag-manifest digest, recipient, what was withheld).
+
+    \b
+    Selective disclosure: --withhold DIGEST --reason TEXT (repeatable) leaves an artifact's
+    bytes out and replaces the entries recording it by their leaf hash and the reason, so the
+    signed Merkle root still verifies; data/withheld.json schedules what was withheld and why.
     """
     if output.exists():
         raise click.UsageError(f"{output} exists; a bundle is never overwritten")
+    if len(withhold) != len(reasons):
+        raise click.UsageError("give one --reason for each --withhold, in the same order")
+    withholdings = [Withholding(digest, reason) for digest, reason in zip(withhold, reasons, strict=True)]
     with state.open_workspace() as ws:
-        result = export_bundle(ws, case_id, output, recipient=recipient, actor_name=state.actor)
+        result = export_bundle(
+            ws, case_id, output, recipient=recipient, withhold=withholdings, actor_name=state.actor
+        )
+    withheld = f" ({len(withholdings)} withheld)" if withholdings else ""
     click.echo(
-        f"Wrote {output}: {result.artifacts} artifact(s), {result.entries} ledger entries "
+        f"Wrote {output}: {result.artifacts} artifact(s){withheld}, {result.entries} ledger entries "
         f"(root {result.root[:16]}...), tag manifest sha256:{result.tagmanifest_sha256[:16]}..."
     )
     click.echo(f"Recorded as entry {result.sequence} (bundle.exported). Check it: custody verify {output}")

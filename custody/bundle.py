@@ -8,6 +8,7 @@ Layout (DESIGN.md, "Disclosure bundle"), under one top folder ``<case>-<size>``:
     verify_bundle.py             the standalone verifier (custody/standalone/verify_bundle.py)
     data/artifacts/<sha256>[.ext]
     data/exhibits.json           exhibit numbers, digests, records (``custody.exhibits``)
+    data/withheld.json           the schedule of withheld material: exhibit, digest, entries, reason
     data/case.jsonld             the case as CASE/UCO JSON-LD (``custody.caseuco``): a derived view
     data/ledger/entries.jsonl    every entry, exactly the signed bytes, one per line
     data/ledger/checkpoint       the checkpoint (C2SP signed note) over exactly those entries
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from importlib import resources
@@ -39,7 +40,7 @@ from pathlib import Path, PurePosixPath
 from string import Template
 from typing import Any
 
-from custody import db
+from custody import db, merkle
 from custody.bag import (
     BAG_DECLARATION,
     BAG_INFO,
@@ -57,9 +58,10 @@ from custody.case_checkpoints import sign_case_checkpoint
 from custody.caselog import list_entries
 from custody.caseuco import graph_of
 from custody.checkpoint import _unverified_checkpoint
-from custody.errors import IntegrityError, PolicyError, StoreError
-from custody.events import BUNDLE_EXPORTED, KEY_ADDED, _unverified_event, role_may_sign
-from custody.exhibits import exhibit_index, ledger_keys
+from custody.disclosure import WithheldEntry
+from custody.errors import FormatError, IntegrityError, NotFoundError, PolicyError, StoreError
+from custody.events import BUNDLE_EXPORTED, KEY_ADDED, CustodyEvent, _unverified_event, role_may_sign
+from custody.exhibits import WithheldExhibit, exhibit_index, ledger_keys
 from custody.keys import PublicKey, fingerprint
 from custody.ledger import key_description, key_subject, ledger_writer, unlock_actor
 from custody.ledger_verify import VerifiedLedger, log_key_of
@@ -74,6 +76,7 @@ STANDALONE_VERIFIER = "verify_bundle.py"
 ENTRIES = "data/ledger/entries.jsonl"
 CHECKPOINT = "data/ledger/checkpoint"
 EXHIBITS = "data/exhibits.json"
+WITHHELD = "data/withheld.json"
 CASE_JSONLD = "data/case.jsonld"
 KEYS_INDEX = "data/keys/keys.json"
 LOG_KEY_PEM = "data/keys/log.pem"
@@ -101,19 +104,34 @@ def key_pem_path(name: str) -> str:
     return f"data/keys/{name}.pem"
 
 
+@dataclass(frozen=True)
+class Withholding:
+    """An artifact to leave out of a bundle (a digest or an unambiguous prefix) and why."""
+
+    digest: str
+    reason: str
+
+
 def export_bundle(
     ws: Workspace,
     case_id: str,
     output: Path,
     *,
     recipient: str | None = None,
+    withhold: Sequence[Withholding] = (),
     actor_name: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ExportedBundle:
     """Write the disclosure bundle of ``case_id`` to ``output`` and record its export.
 
+    A withheld artifact's bytes are left out and the entries recording it are replaced by their
+    leaf hash and the reason (``custody.disclosure``): the signed Merkle root still verifies, the
+    exhibit keeps its number, and ``data/withheld.json`` schedules what was withheld and why.
+
     Raises:
-        NotFoundError / PolicyError: unknown case; a key that may not export (a tool's key).
+        NotFoundError / PolicyError: unknown case or artifact to withhold; a key that may not
+            export (a tool's key).
+        FormatError: an ambiguous digest prefix, an empty reason.
         IntegrityError: a stored artifact no longer matches its digest (nothing is written).
         StoreError: the output cannot be written.
     """
@@ -129,46 +147,27 @@ def export_bundle(
     events = [_unverified_event(entry, what=f"entry {n}")[1] for n, entry in enumerate(entries)]
     top = f"{case_id}-{checkpoint.size:06d}"
 
-    payload: list[BagFile] = []
-    exhibits = exhibit_index(events)
-    for exhibit in exhibits:
-        digest = exhibit["sha256"]
-        payload.append(
-            BagFile(
-                artifact_path(digest, exhibit["name"]),
-                # Read once, re-hashed while the zip is written: a blob that no longer matches its
-                # digest raises IntegrityError and the partial zip is removed.
-                partial(ws.store.iter_verified, digest),
-                length=exhibit["size"],
-                sha256=digest,
-                compress=False,  # stored: captures are mostly compressed, and read back at disk speed
-            )
-        )
+    withheld = _withheld_exhibits(exhibit_index(events), withhold, case_id)
+    hidden = {sequence for item in withheld for sequence in item.records}
+    reasons = {sequence: item.reason for item in withheld for sequence in item.records}
+    lines = [
+        WithheldEntry(merkle.leaf_hash(entry), reasons[n]).to_line() if n in hidden else entry
+        for n, entry in enumerate(entries)
+    ]
+    disclosed = [None if n in hidden else event for n, event in enumerate(events)]
+    exhibits = exhibit_index(disclosed, withheld=withheld)  # what the verifier recomputes
+    payload = [*_artifact_files(ws, exhibits)]
     payload.append(BagFile(EXHIBITS, _json({"format": FORMAT, "case": case_id, "exhibits": exhibits})))
-    payload.append(BagFile(CASE_JSONLD, _json(graph_of(case_id, events))))
-    payload.append(BagFile(ENTRIES, b"".join(entry + b"\n" for entry in entries)))
+    schedule = [
+        {"exhibit": e["exhibit"], "sha256": e["sha256"], "entries": e["records"], "reason": e["withheld"]}
+        for e in exhibits
+        if "withheld" in e
+    ]
+    payload.append(BagFile(WITHHELD, _json({"format": FORMAT, "case": case_id, "withheld": schedule})))
+    payload.append(BagFile(CASE_JSONLD, _json(graph_of(case_id, disclosed, exhibits))))
+    payload.append(BagFile(ENTRIES, b"".join(line + b"\n" for line in lines)))
     payload.append(BagFile(CHECKPOINT, checkpoint.note))
-    keys = ledger_keys(events)
-    log = log_key_of(VerifiedLedger(list(events), {}))
-    if log is None:
-        raise IntegrityError(f"case {case_id}: entry 0 publishes no log key; checkpoints cannot be checked")
-    note_name, log_key, origin = log
-    for key in keys:
-        payload.append(BagFile(key_pem_path(key["name"]), PublicKey.from_hex(key["public_key"]).to_pem()))
-    payload.append(BagFile(LOG_KEY_PEM, log_key.to_pem()))
-    index = {
-        "format": FORMAT,
-        "keys": [{**key, "pem": key_pem_path(key["name"]).removeprefix("data/")} for key in keys],
-        "log": {
-            "note_name": note_name,
-            "key_id": log_key.key_id,
-            "fingerprint": fingerprint(log_key.key_id),
-            "origin": origin,
-            "pem": LOG_KEY_PEM.removeprefix("data/"),
-        },
-        "exporter": actor.key_id,
-    }
-    payload.append(BagFile(KEYS_INDEX, _json(index)))
+    payload.extend(_key_files(events, actor, case_id))
 
     _, signed = _unverified_checkpoint(checkpoint.note)
     payload_digests = {item.path: item.digest for item in payload}
@@ -212,7 +211,7 @@ def export_bundle(
             "root": signed.root_hash.hex(),
             "artifacts": len(exhibits),
         },
-        "withheld": [],
+        "withheld": [{"sha256": item.sha256, "reason": item.reason} for item in withheld],
     }
     if recipient:
         body["recipient"] = recipient
@@ -221,6 +220,69 @@ def export_bundle(
     return ExportedBundle(
         output, top, checkpoint.size, signed.root_hash.hex(), len(exhibits), tag_digest, exported.sequence
     )
+
+
+def _withheld_exhibits(
+    exhibits: Sequence[dict[str, Any]], withhold: Sequence[Withholding], case_id: str
+) -> list[WithheldExhibit]:
+    chosen: dict[str, WithheldExhibit] = {}
+    for item in withhold:
+        text = item.digest.strip().lower().removeprefix("sha256:")
+        matches = [e for e in exhibits if len(text) >= 8 and e["sha256"].startswith(text)]
+        if len(text) < 8 or any(c not in "0123456789abcdef" for c in text):
+            raise FormatError(
+                f"--withhold {item.digest!r}: give a SHA-256 digest or a prefix of 8+ hex digits"
+            )
+        if not matches:
+            raise NotFoundError(f"--withhold {item.digest}: no artifact of case {case_id} has this digest")
+        if len(matches) > 1:
+            raise FormatError(f"--withhold {item.digest}: the prefix matches {len(matches)} artifacts")
+        if not item.reason.strip():
+            raise FormatError(f"--withhold {item.digest}: give the reason it is withheld (--reason)")
+        exhibit = matches[0]
+        chosen[exhibit["sha256"]] = WithheldExhibit(exhibit["sha256"], tuple(exhibit["records"]), item.reason)
+    return list(chosen.values())
+
+
+def _artifact_files(ws: Workspace, exhibits: Sequence[dict[str, Any]]) -> Iterator[BagFile]:
+    for exhibit in exhibits:
+        if "withheld" in exhibit:
+            continue
+        digest = exhibit["sha256"]
+        yield BagFile(
+            artifact_path(digest, exhibit["name"]),
+            # Read once, re-hashed while the zip is written: a blob that no longer matches its
+            # digest raises IntegrityError and the partial zip is removed.
+            partial(ws.store.iter_verified, digest),
+            length=exhibit["size"],
+            sha256=digest,
+            compress=False,  # stored: captures are mostly compressed, and read back at disk speed
+        )
+
+
+def _key_files(events: Sequence[CustodyEvent], actor: db.ActorRow, case_id: str) -> Iterator[BagFile]:
+    """Every key the ledger introduces and the log key, as PEM, and ``keys.json``."""
+    keys = ledger_keys(events)
+    log = log_key_of(VerifiedLedger(list(events), {}))
+    if log is None:
+        raise IntegrityError(f"case {case_id}: entry 0 publishes no log key; checkpoints cannot be checked")
+    note_name, log_key, origin = log
+    for key in keys:
+        yield BagFile(key_pem_path(key["name"]), PublicKey.from_hex(key["public_key"]).to_pem())
+    yield BagFile(LOG_KEY_PEM, log_key.to_pem())
+    index = {
+        "format": FORMAT,
+        "keys": [{**key, "pem": key_pem_path(key["name"]).removeprefix("data/")} for key in keys],
+        "log": {
+            "note_name": note_name,
+            "key_id": log_key.key_id,
+            "fingerprint": fingerprint(log_key.key_id),
+            "origin": origin,
+            "pem": LOG_KEY_PEM.removeprefix("data/"),
+        },
+        "exporter": actor.key_id,
+    }
+    yield BagFile(KEYS_INDEX, _json(index))
 
 
 def _json(document: Any) -> bytes:

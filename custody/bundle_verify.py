@@ -37,13 +37,15 @@ from custody.bundle import (
     FORMAT,
     KEYS_INDEX,
     SIGNATURE_FILE,
+    WITHHELD,
     artifact_path,
 )
 from custody.canonical import parse_json_object
 from custody.checkpoint import _unverified_checkpoint, open_checkpoint
-from custody.digests import sha256_hex
+from custody.digests import check_sha256_hex
+from custody.disclosure import LedgerLine, WithheldEntry, leaf_of, parse_ledger_lines, tree_of
 from custody.errors import CustodyError, FormatError, InputFileError
-from custody.exhibits import exhibit_index, ledger_keys
+from custody.exhibits import WithheldExhibit, exhibit_index, ledger_keys
 from custody.keys import PublicKey, fingerprint
 from custody.ledger_verify import (
     Check,
@@ -54,7 +56,6 @@ from custody.ledger_verify import (
     verify_continuity,
     verify_ledger,
 )
-from custody.merkle import MemoryTree
 from custody.safezip import MemberStream, ZipLimits, check_members, open_zip
 
 MAX_INDEX_BYTES = 64 * 1024 * 1024
@@ -211,7 +212,7 @@ def verify_bundle(
 
 def _verify(
     bag: BagSource, trust: Sequence[str], progress: Callable[[int], None] | None
-) -> tuple[BundleVerdict, VerifiedLedger, list[bytes]]:
+) -> tuple[BundleVerdict, VerifiedLedger, list[LedgerLine]]:
     if bag.read(BAG_DECLARATION, limit=4096) != BAGIT_TXT:
         raise FormatError(f"{bag.name}: {BAG_DECLARATION} is not a BagIt 1.0 declaration in UTF-8")
     payload_manifest = parse_manifest(bag.read(PAYLOAD_MANIFEST), name=PAYLOAD_MANIFEST)
@@ -239,7 +240,7 @@ def _verify_signed(
     payload_manifest: Mapping[str, str],
     report: Report,
     trust: Sequence[str],
-) -> tuple[BundleVerdict, VerifiedLedger, list[bytes]]:
+) -> tuple[BundleVerdict, VerifiedLedger, list[LedgerLine]]:
     exporter = _single(info, "Custody-Exporter-Key-Id", bag)
     _check_tags(bag, parse_manifest(tag_manifest_bytes, name=TAG_MANIFEST), report.add(_TAGS_CHECK))
     entries = _entries(bag)
@@ -252,9 +253,9 @@ def _verify_signed(
     _check_coverage(note, len(entries), report.add(_COVERAGE_CHECK))
     verify_continuity(entries, ledger, report)
     artifacts = report.add(_ARTIFACTS_CHECK)
-    _check_artifacts(
-        bag, payload_manifest, exhibit_index(ledger.events, problems=artifacts.failures), artifacts
-    )
+    withheld = _withheld_schedule(bag, entries, artifacts)
+    exhibits = exhibit_index(ledger.events, withheld=withheld, problems=artifacts.failures)
+    _check_artifacts(bag, payload_manifest, exhibits, artifacts)
 
     verdict = BundleVerdict(report, trust_given=bool(trust))
     if trust:
@@ -368,7 +369,14 @@ def _check_artifacts(
     bag: BagSource, manifest: Mapping[str, str], exhibits: list[dict[str, Any]], check: Check
 ) -> None:
     disclosed = {p for p in manifest if p.startswith("data/artifacts/")}
-    wanted = {artifact_path(e["sha256"], e["name"]): e for e in exhibits}
+    wanted = {artifact_path(e["sha256"], e["name"]): e for e in exhibits if "withheld" not in e}
+    for exhibit in exhibits:
+        if "withheld" in exhibit and any(
+            p.startswith(f"data/artifacts/{exhibit['sha256']}") for p in disclosed
+        ):
+            check.fail(
+                f"exhibit {exhibit['exhibit']} is scheduled as withheld, but its bytes are in the bundle"
+            )
     for inner in sorted(set(wanted) - disclosed):
         exhibit = wanted[inner]
         check.fail(
@@ -384,11 +392,52 @@ def _check_artifacts(
         check.fail(f"{EXHIBITS} does not match the exhibits the ledger records (numbers, digests, records)")
 
 
+def _withheld_schedule(bag: BagSource, lines: Sequence[LedgerLine], check: Check) -> list[WithheldExhibit]:
+    """``data/withheld.json``, checked against the withheld lines of the ledger: every withheld
+    line belongs to exactly one scheduled artifact, with the same reason, and nothing else does."""
+    document = _json(bag, WITHHELD)
+    items = document.get("withheld")
+    if document.get("format") != FORMAT or not isinstance(items, list):
+        raise FormatError(f"{bag.name}: {WITHHELD} is not a {FORMAT} schedule of withheld material")
+    schedule: list[WithheldExhibit] = []
+    claimed: dict[int, str] = {}
+    for number, item in enumerate(items):
+        where = f"{WITHHELD} item {number}"
+        if not isinstance(item, dict) or set(item) != {"exhibit", "sha256", "entries", "reason"}:
+            raise FormatError(f"{bag.name}: {where} must hold exhibit, sha256, entries and reason")
+        records = item["entries"]
+        if not isinstance(records, list) or not records or not all(isinstance(n, int) for n in records):
+            raise FormatError(f"{bag.name}: {where}: entries must be a list of entry numbers")
+        digest = check_sha256_hex(item["sha256"], what=f"{where} sha256")
+        reason = item["reason"]
+        if not isinstance(reason, str):
+            raise FormatError(f"{bag.name}: {where}: reason must be text")
+        schedule.append(WithheldExhibit(digest, tuple(records), reason))
+        for index in records:
+            if index in claimed:
+                check.fail(f"{where}: entry {index} is already scheduled for {claimed[index][:16]}...")
+            claimed[index] = digest
+            line = lines[index] if 0 <= index < len(lines) else None
+            if not isinstance(line, WithheldEntry):
+                check.fail(
+                    f"{where}: entry {index} is scheduled as withheld but is not withheld in {ENTRIES}"
+                )
+            elif line.reason != reason:
+                check.fail(
+                    f"{where}: entry {index} is withheld for {line.reason!r} in {ENTRIES}, not {reason!r}"
+                )
+    for index, line in enumerate(lines):
+        if isinstance(line, WithheldEntry) and index not in claimed:
+            check.fail(f"entry {index} is withheld ({line.reason!r}) but {WITHHELD} does not schedule it")
+    return schedule
+
+
 def _check_previous(
-    earlier: BagSource, entries: Sequence[bytes], ledger: VerifiedLedger, check: Check
+    earlier: BagSource, entries: Sequence[LedgerLine], ledger: VerifiedLedger, check: Check
 ) -> None:
     """The earlier bundle's checkpoint is signed by this log's key and its entries are the first
-    entries of this bundle, byte for byte (so its signed root is the root of that prefix)."""
+    entries of this bundle (same leaf hashes: an entry withheld in one and disclosed in the other
+    matches), so its signed root is the root of that prefix."""
     published = log_key_of(ledger)
     if published is None:
         check.fail("this bundle's ledger publishes no log key: the earlier checkpoint cannot be checked")
@@ -407,21 +456,18 @@ def _check_previous(
             f"{earlier.name} discloses {old.size} entries; this bundle only {len(entries)} (log cut back)"
         )
     for index, (then, now) in enumerate(zip(old_entries, entries, strict=False)):
-        if then != now:
+        if leaf_of(then) != leaf_of(now):
             check.fail(
-                f"entry {index} differs from {earlier.name}: sha256 {sha256_hex(then)[:16]}... then, "
-                f"{sha256_hex(now)[:16]}... now"
+                f"entry {index} differs from {earlier.name}: leaf hash {leaf_of(then).hex()[:16]}... then, "
+                f"{leaf_of(now).hex()[:16]}... now"
             )
     size = min(old.size, len(entries))
-    if size and old.root_hash != MemoryTree.from_entries(entries[:size]).root():
+    if size and old.root_hash != tree_of(entries[:size]).root():
         check.fail(f"{earlier.name}: its signed root is not the root of this bundle's first {size} entries")
 
 
-def _entries(bag: BagSource) -> list[bytes]:
-    data = bag.read(ENTRIES, limit=1 << 34)
-    if data and not data.endswith(b"\n"):
-        raise FormatError(f"{bag.name}: {ENTRIES} does not end with a line feed (cut short?)")
-    return data.split(b"\n")[:-1] if data else []
+def _entries(bag: BagSource) -> list[LedgerLine]:
+    return parse_ledger_lines(bag.read(ENTRIES, limit=1 << 34), name=f"{bag.name}: {ENTRIES}")
 
 
 def _json(bag: BagSource, inner: str) -> dict[str, Any]:

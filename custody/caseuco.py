@@ -48,10 +48,14 @@ def _time(value: str) -> dict[str, str]:
     return {"@type": "xsd:dateTime", "@value": value}
 
 
-def graph_of(case_id: str, events: Sequence[CustodyEvent | None]) -> dict[str, Any]:
-    """The CASE/UCO JSON-LD document of a case's events (unparseable entries are skipped)."""
+def graph_of(
+    case_id: str, events: Sequence[CustodyEvent | None], exhibits: Sequence[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The CASE/UCO JSON-LD document of a case's events (``None`` entries, unreadable or withheld,
+    are skipped). ``exhibits`` gives the exhibit numbers (default: ``exhibit_index(events)``;
+    a bundle that withholds artifacts passes its own index so that numbers stay the case's)."""
     nodes: list[dict[str, Any]] = []
-    exhibits = {item["sha256"]: item for item in exhibit_index(events)}
+    numbered = {item["sha256"]: item for item in (exhibit_index(events) if exhibits is None else exhibits)}
     files: dict[str, str] = {}
     tools: dict[tuple[str, str], str] = {}
     people: dict[str, str] = {}
@@ -69,7 +73,7 @@ def graph_of(case_id: str, events: Sequence[CustodyEvent | None]) -> dict[str, A
         digest = provenance.digest
         if digest not in files:
             files[digest] = _id(case_id, "file", digest)
-            exhibit = exhibits.get(digest)
+            exhibit = numbered.get(digest)
             facets: list[dict[str, Any]] = [
                 {
                     "@id": _id(case_id, "content-facet", digest),

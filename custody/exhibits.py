@@ -12,6 +12,7 @@ Pure: events in, JSON-ready values out.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from custody.errors import FormatError
@@ -29,15 +30,28 @@ from custody.models import Provenance
 ARTIFACT_EVENTS = (ARTIFACT_RECORDED, ARTIFACT_DERIVED)
 
 
+@dataclass(frozen=True)
+class WithheldExhibit:
+    """An artifact a bundle withholds: its digest, the entries recording it (withheld too) and why."""
+
+    sha256: str
+    records: tuple[int, ...]
+    reason: str
+
+
 def exhibit_index(
-    events: Sequence[CustodyEvent | None], *, problems: list[str] | None = None
+    events: Sequence[CustodyEvent | None],
+    *,
+    withheld: Sequence[WithheldExhibit] = (),
+    problems: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """One entry per distinct artifact digest, numbered from 1 in order of first record, with every
-    record of it (sequence numbers) and what its first record says it is.
+    record of it (sequence numbers) and what its first record says it is. A withheld artifact
+    keeps its number and shows only its digest, records and the reason.
 
     A record whose body is not a valid provenance raises ``FormatError``; with ``problems`` it is
     left out and described there instead (a verifier reports it as a failed check)."""
-    exhibits: dict[str, dict[str, Any]] = {}
+    records: list[tuple[int, str, dict[str, Any]]] = []
     for event in events:
         if event is None or event.event_type not in ARTIFACT_EVENTS:
             continue
@@ -46,27 +60,37 @@ def exhibit_index(
         except FormatError as exc:
             if problems is None:
                 raise
-            problems.append(
-                f"entry {event.sequence} ({event.event_type}): not a valid artifact record: {exc.message}"
-            )
+            what = f"entry {event.sequence} ({event.event_type})"
+            problems.append(f"{what}: not a valid artifact record: {exc.message}")
             continue
-        known = exhibits.get(provenance.digest)
+        records.append((event.sequence, provenance.digest, _described(provenance)))
+    for item in withheld:
+        records.extend((sequence, item.sha256, {"withheld": item.reason}) for sequence in item.records)
+    exhibits: dict[str, dict[str, Any]] = {}
+    for sequence, digest, described in sorted(records, key=lambda record: record[0]):
+        known = exhibits.get(digest)
         if known is not None:
-            known["records"].append(event.sequence)
-            continue
-        exhibits[provenance.digest] = {
-            "exhibit": len(exhibits) + 1,
-            "sha256": provenance.digest,
-            "name": provenance.name,
-            "media_type": provenance.media_type,
-            "size": provenance.size,
-            "origin": provenance.origin.value,
-            "role": provenance.role.value,
-            "hil": provenance.hil.level.value,
-            "tool": {"name": provenance.tool.name, "version": provenance.tool.version},
-            "records": [event.sequence],
-        }
+            known["records"].append(sequence)
+        else:
+            exhibits[digest] = {
+                "exhibit": len(exhibits) + 1,
+                "sha256": digest,
+                **described,
+                "records": [sequence],
+            }
     return list(exhibits.values())
+
+
+def _described(provenance: Provenance) -> dict[str, Any]:
+    return {
+        "name": provenance.name,
+        "media_type": provenance.media_type,
+        "size": provenance.size,
+        "origin": provenance.origin.value,
+        "role": provenance.role.value,
+        "hil": provenance.hil.level.value,
+        "tool": {"name": provenance.tool.name, "version": provenance.tool.version},
+    }
 
 
 def ledger_keys(events: Sequence[CustodyEvent | None]) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from custody import merkle
 from custody.checkpoint import Checkpoint, SignedNote, verify_note
 from custody.continuity import Continuity, trace_custody
 from custody.digests import sha256_hex
+from custody.disclosure import LedgerLine, WithheldEntry, tree_of
 from custody.errors import CustodyError
 from custody.events import (
     AFTER_SEAL_EVENTS,
@@ -90,8 +91,12 @@ class VerifiedLedger:
     keys: dict[str, dict[str, Any]]  # key id -> key description from the ledger
 
 
-def verify_ledger(case_id: str, entries: Sequence[bytes], report: Report) -> VerifiedLedger:
-    """Check a case's entries (in stored order) and add the numbered checks to ``report``."""
+def verify_ledger(case_id: str, entries: Sequence[LedgerLine], report: Report) -> VerifiedLedger:
+    """Check a case's entries (in stored order) and add the numbered checks to ``report``.
+
+    A ``WithheldEntry`` (a bundle's stand-in for an entry it does not disclose) is skipped by every
+    check here: it has no bytes to parse or sign. Its leaf still counts in the Merkle tree
+    (``verify_checkpoints``), and its event is ``None`` in the result."""
     parse = report.add("every entry is a DSSE envelope holding an in-toto custody event")
     order = report.add("sequence numbers run 0..n-1 without gaps, all for this case")
     signatures = report.add("every entry is signed by a key the ledger introduced before it")
@@ -99,7 +104,13 @@ def verify_ledger(case_id: str, entries: Sequence[bytes], report: Report) -> Ver
 
     events: list[CustodyEvent | None] = []
     parsed: list[tuple[Any, CustodyEvent] | None] = []
+    withheld: set[int] = set()
     for index, entry in enumerate(entries):
+        if isinstance(entry, WithheldEntry):
+            withheld.add(index)
+            parsed.append(None)
+            events.append(None)
+            continue
         try:
             envelope, event = _unverified_event(entry, what=f"entry {index}")
             parsed.append((envelope, event))
@@ -137,7 +148,8 @@ def verify_ledger(case_id: str, entries: Sequence[bytes], report: Report) -> Ver
     revoked: dict[str, int] = {}  # key id -> entry of its revocation
     for index, item in enumerate(parsed):
         if item is None:
-            signatures.fail(f"entry {index}: cannot check a signature on an unreadable entry")
+            if index not in withheld:
+                signatures.fail(f"entry {index}: cannot check a signature on an unreadable entry")
             continue
         envelope, event = item
         if event.actor in revoked:
@@ -224,7 +236,7 @@ def log_key_of(ledger: VerifiedLedger) -> tuple[str, PublicKey, str] | None:
 
 
 def verify_checkpoints(
-    entries: Sequence[bytes],
+    entries: Sequence[LedgerLine],
     ledger: VerifiedLedger,
     notes: Sequence[bytes],
     report: Report,
@@ -238,7 +250,7 @@ def verify_checkpoints(
     Returns the recomputed tree (for proofs and further checks).
     """
     check = report.add("every checkpoint is signed by the log key and matches the Merkle root of the entries")
-    tree = merkle.MemoryTree.from_entries(entries)
+    tree = tree_of(entries)
     published = log_key_of(ledger)
     if published is None:
         check.fail("entry 0 publishes no log key: checkpoints cannot be checked")
@@ -273,11 +285,12 @@ def verify_checkpoints(
     return tree
 
 
-def verify_continuity(entries: Sequence[bytes], ledger: VerifiedLedger, report: Report) -> Continuity:
+def verify_continuity(entries: Sequence[LedgerLine], ledger: VerifiedLedger, report: Report) -> Continuity:
     """Add the custody-continuity check (see ``custody.continuity``)."""
     check = report.add("custody passed hand to hand: every release accepted, accesses by the custodian")
     names = {key_id: str(key.get("name")) for key_id, key in ledger.keys.items()}
-    continuity = trace_custody(ledger.events, [sha256_hex(entry) for entry in entries], names)
+    digests = ["" if isinstance(entry, WithheldEntry) else sha256_hex(entry) for entry in entries]
+    continuity = trace_custody(ledger.events, digests, names)
     for finding in continuity.findings:
         check.fail(finding)
     return continuity

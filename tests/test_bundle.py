@@ -420,3 +420,152 @@ def test_the_bundle_carries_a_valid_case_uco_graph(bag: Path) -> None:
     validator = Path(sys.executable).with_name("case_validate")
     result = _run([str(validator), str(bag / "data" / "case.jsonld")], bag.parent)
     assert result.returncode == 0, result.stdout[-2000:]
+
+
+def _sweep_case(tmp_path: Path) -> Cli:
+    cli = make_cli(tmp_path, None)
+    cli.ok("init")
+    cli.ok("key", "new", "ana", "--role", "investigator")
+    cli.ok("case", "open", CASE, "--title", "Sweep", "--jurisdiction", "UK", "--authority", "AUTH/4")
+    for card in (TOOLCARDS / "scraper.yaml", TOOLCARDS / "translator.yaml", SAMPLE / "ocr-engine.yaml"):
+        cli.ok("tool", "add", card)
+    cli.ok("import", "warc", SAMPLE / "sweep-2026-06-03.warc.gz", "--case", CASE, "--tool", "adscraper")
+    cli.ok("import", "dir", SAMPLE, "--case", CASE)
+    return cli
+
+
+def _unzip(bundle: Path, folder: Path) -> Path:
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(folder)
+    (top,) = folder.iterdir()
+    return top
+
+
+def test_selective_disclosure_withholds_bytes_and_entries_but_proves_they_exist(tmp_path: Path) -> None:
+    cli = _sweep_case(tmp_path)
+    full = _unzip(_export(cli, tmp_path / "full.zip"), tmp_path / "full")
+    exhibits = json.loads((full / "data" / "exhibits.json").read_bytes())["exhibits"]
+    screenshot = next(e for e in exhibits if e["media_type"] == "image/png")
+
+    withheld_zip = tmp_path / "withheld.zip"
+    out = cli.ok(
+        "bundle",
+        CASE,
+        "-o",
+        withheld_zip,
+        "--withhold",
+        screenshot["sha256"][:12],
+        "--reason",
+        "victim's image",
+    ).out
+    assert "(1 withheld)" in out
+    code, report = _verify(cli, withheld_zip)
+    assert code == 0, report
+
+    bag = _unzip(withheld_zip, tmp_path / "withheld")
+    assert not list((bag / "data" / "artifacts").glob(f"{screenshot['sha256']}*"))
+    schedule = json.loads((bag / "data" / "withheld.json").read_bytes())["withheld"]
+    assert schedule == [
+        {
+            "exhibit": screenshot["exhibit"],
+            "sha256": screenshot["sha256"],
+            "entries": screenshot["records"],
+            "reason": "victim's image",
+        }
+    ]
+    # Every other exhibit keeps its number and description; the withheld one shows only what it must.
+    after = json.loads((bag / "data" / "exhibits.json").read_bytes())["exhibits"]
+    assert [e for e in after if e["sha256"] != screenshot["sha256"]] == [
+        e for e in exhibits if e["sha256"] != screenshot["sha256"]
+    ]
+    assert next(e for e in after if e["sha256"] == screenshot["sha256"]) == {
+        "exhibit": screenshot["exhibit"],
+        "sha256": screenshot["sha256"],
+        "records": screenshot["records"],
+        "withheld": "victim's image",
+    }
+    lines = (bag / "data" / "ledger" / "entries.jsonl").read_bytes().split(b"\n")
+    (record,) = screenshot["records"]
+    full_lines = (full / "data" / "ledger" / "entries.jsonl").read_bytes().split(b"\n")
+    assert json.loads(lines[record]) == {
+        "leaf_hash": hashlib.sha256(b"\x00" + full_lines[record]).hexdigest(),
+        "withheld": "victim's image",
+    }
+    assert b"screenshot" not in b"".join(lines[record : record + 1])
+    # The case.jsonld view leaks nothing of it either, and the hand recipe still verifies the root.
+    assert screenshot["name"] not in (bag / "data" / "case.jsonld").read_text()
+    (python,) = _code_blocks((bag / "VERIFY.md").read_text(), "python")
+    assert _run([sys.executable, "-c", python], bag).stdout.startswith("Merkle root OK:")
+    # A later full disclosure extends the withheld one (leaves match where entries were withheld).
+    code, report = _verify(cli, _export(cli, tmp_path / "later.zip"), "--previous", withheld_zip)
+    assert code == 0, report
+
+
+def _export(cli: Cli, path: Path) -> Path:
+    cli.ok("bundle", CASE, "-o", path)
+    return path
+
+
+WITHHELD_TAMPERING: dict[str, tuple[Callable[[Path, int], None], dict[int, str]]] = {
+    "leaf hash changed": (
+        lambda bag, n: _edit_line(bag, n, lambda d: {**d, "leaf_hash": "0" * 64}),
+        {9: "the entries give"},
+    ),
+    "reason changed in the ledger only": (
+        lambda bag, n: _edit_line(bag, n, lambda d: {**d, "withheld": "something else"}),
+        {12: "entry 4 is withheld for 'something else'"},
+    ),
+    "schedule emptied": (
+        lambda bag, n: (bag / "data" / "withheld.json").write_text(
+            json.dumps({"case": CASE, "format": "custody-bundle/v1", "withheld": []})
+        ),
+        {12: "but data/withheld.json does not schedule it"},
+    ),
+}
+
+
+def _edit_line(bag: Path, index: int, change: Callable[[dict], dict]) -> None:
+    entries = bag / "data" / "ledger" / "entries.jsonl"
+    lines = entries.read_bytes().split(b"\n")
+    lines[index] = json.dumps(change(json.loads(lines[index])), separators=(",", ":")).encode()
+    entries.write_bytes(b"\n".join(lines))
+
+
+@pytest.mark.parametrize("tampering", sorted(WITHHELD_TAMPERING))
+def test_tampering_with_what_is_withheld_is_caught(tmp_path: Path, tampering: str) -> None:
+    cli = _sweep_case(tmp_path)
+    bundle = tmp_path / "w.zip"
+    full = _unzip(_export(cli, tmp_path / "full.zip"), tmp_path / "full")
+    exhibits = json.loads((full / "data" / "exhibits.json").read_bytes())["exhibits"]
+    shot = next(e for e in exhibits if e["media_type"] == "image/png")
+    cli.ok("bundle", CASE, "-o", bundle, "--withhold", shot["sha256"], "--reason", "victim's image")
+    bag = _unzip(bundle, tmp_path / "bag")
+    change, expected = WITHHELD_TAMPERING[tampering]
+    change(bag, shot["records"][0])
+    _reseal(bag)
+    code, report = _verify(cli, bag)
+    assert code == 1, report
+    failed = _failed(report)
+    for number, fragment in expected.items():
+        assert any(fragment in message for message in failed.get(number, [])), (number, fragment, failed)
+
+
+def _reseal(bag: Path) -> None:
+    """Recompute both manifests, as a forger would, so that the deeper checks are reached."""
+    for manifest in ("manifest-sha256.txt", "tagmanifest-sha256.txt"):
+        lines = []
+        for line in (bag / manifest).read_text().splitlines():
+            _, path = line.split("  ", 1)
+            lines.append(f"{hashlib.sha256((bag / path).read_bytes()).hexdigest()}  {path}\n")
+        (bag / manifest).write_text("".join(lines))
+
+
+def test_withholding_needs_a_known_digest_and_a_reason(tmp_path: Path) -> None:
+    cli = _sweep_case(tmp_path)
+    target = tmp_path / "x.zip"
+    assert_error(
+        cli("bundle", CASE, "-o", target, "--withhold", "ffffffffffff", "--reason", "r"), 1, "no artifact"
+    )
+    assert cli("bundle", CASE, "-o", target, "--withhold", "ffffffffffff").code == 2  # no --reason
+    assert_error(cli("bundle", CASE, "-o", target, "--withhold", "abc", "--reason", "r"), 3, "8+ hex digits")
+    assert not target.exists()
