@@ -132,21 +132,19 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _check_integers(value: Any) -> None:
-    if isinstance(value, bool):
-        return
-    if isinstance(value, int) and abs(value) > _MAX_SAFE_INTEGER:
-        raise ValueError(f"integer {value} is outside the exact JSON range (|n| <= 2**53-1)")
-    # json.loads turns an out-of-range literal such as 1e400 into inf without calling
-    # parse_constant; it is as non-standard as the literal Infinity.
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"number {value} is outside the range of a double")
-    if isinstance(value, dict):
-        for item in value.values():
-            _check_integers(item)
-    elif isinstance(value, list):
-        for item in value:
-            _check_integers(item)
+def _parse_int(text: str) -> int:
+    value = int(text)  # beyond 4300 digits Python itself refuses (ValueError)
+    if abs(value) > _MAX_SAFE_INTEGER:
+        raise ValueError(f"integer {text[:40]} is outside the exact JSON range (|n| <= 2**53-1)")
+    return value
+
+
+def _parse_float(text: str) -> float:
+    # A literal such as 1e400 would become inf: as non-standard as the literal Infinity.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is outside the range of a double")
+    return value
 
 
 def parse_json(data: bytes | str, *, what: str = "JSON") -> Any:
@@ -161,8 +159,13 @@ def parse_json(data: bytes | str, *, what: str = "JSON") -> Any:
     """
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
-        _check_integers(value)
+        value = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_reject_constant,
+            parse_int=_parse_int,  # checked as the scanner meets them: no second walk of the value
+            parse_float=_parse_float,
+        )
     except UnicodeDecodeError as exc:
         raise FormatError(f"{what} is not valid UTF-8: {exc}") from exc
     except RecursionError as exc:
