@@ -569,3 +569,80 @@ def test_withholding_needs_a_known_digest_and_a_reason(tmp_path: Path) -> None:
     assert cli("bundle", CASE, "-o", target, "--withhold", "ffffffffffff").code == 2  # no --reason
     assert_error(cli("bundle", CASE, "-o", target, "--withhold", "abc", "--reason", "r"), 3, "8+ hex digits")
     assert not target.exists()
+
+
+def _reseal_tags(bag: Path) -> None:
+    """Recompute only the tag manifest (after editing the payload manifest itself)."""
+    lines = []
+    for line in (bag / "tagmanifest-sha256.txt").read_text().splitlines():
+        _, path = line.split("  ", 1)
+        lines.append(f"{hashlib.sha256((bag / path).read_bytes()).hexdigest()}  {path}\n")
+    (bag / "tagmanifest-sha256.txt").write_text("".join(lines))
+
+
+def _huge_number(bag: Path) -> None:
+    entries = bag / "data" / "ledger" / "entries.jsonl"
+    lines = entries.read_bytes().split(b"\n")
+    lines[2] = b'{"payload":"x","payloadType":' + b"9" * 400 + b',"signatures":[]}'
+    entries.write_bytes(b"\n".join(lines))
+
+
+# Hostile or malformed content inside an otherwise well-formed bag, each resealed as a forger
+# would: (what is done, exit code, what stderr or a failed check says)
+MALFORMED: dict[str, tuple[Callable[[Path], None], int, str]] = {
+    "exhibits.json not JSON": (
+        lambda b: (b / "data" / "exhibits.json").write_text("{not json"),
+        3,
+        "data/exhibits.json is not valid JSON",
+    ),
+    "keys.json with the wrong types": (
+        lambda b: (b / "data" / "keys" / "keys.json").write_text(json.dumps({"keys": "x", "exporter": 1})),
+        1,
+        "'keys' is not a list of objects",
+    ),
+    "withheld.json with the wrong types": (
+        lambda b: (b / "data" / "withheld.json").write_text(
+            json.dumps({"format": "custody-bundle/v1", "withheld": "x"})
+        ),
+        3,
+        "is not a custody-bundle/v1 schedule of withheld material",
+    ),
+    "a huge number in an entry": (_huge_number, 1, "entry 2"),
+    "a ledger line that is not JSON": (
+        lambda b: _edit(
+            b / "data" / "ledger" / "entries.jsonl",
+            '{"payload"',
+            "{payload",
+        ),
+        1,
+        "entry 0",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_malformed_content_is_refused_precisely(cli: Cli, bag: Path, case: str) -> None:
+    change, code, message = MALFORMED[case]
+    change(bag)
+    _reseal(bag)
+    result = cli("verify", bag, "--json")
+    assert "Traceback" not in result.err
+    assert result.code == code, str(result)
+    if code == 3:
+        assert result.err.startswith("Error: "), str(result)
+        assert message in result.err, str(result)
+    else:
+        report = json.loads(result.out)
+        assert any(message in m for failures in _failed(report).values() for m in failures), report
+
+
+def test_a_malformed_manifest_or_bag_info_is_exit_3(cli: Cli, bag: Path) -> None:
+    manifest = bag / "manifest-sha256.txt"
+    original = manifest.read_text()
+    manifest.write_text(original + "not a manifest line\n")
+    _reseal_tags(bag)
+    assert_error(cli("verify", bag), 3, "manifest-sha256.txt line ", "expected '<sha256 hex>  <path>'")
+    manifest.write_text(original)
+    info = bag / "bag-info.txt"
+    info.write_text(info.read_text() + f"Custody-Case: {CASE}\n")
+    assert_error(cli("verify", bag), 3, "must have one Custody-Case line, found 2")
