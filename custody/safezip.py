@@ -50,12 +50,14 @@ def open_zip(stream: Any, *, name: str, kind: str) -> zipfile.ZipFile:
 
 
 class MemberStream:
-    """A zip member read as a stream: hashed, counted, and with zip errors turned into FormatErrors."""
+    """A zip member read as a stream: counted, hashed (unless the reader hashes it itself), and
+    with zip errors turned into FormatErrors."""
 
-    def __init__(self, stream: Any, *, where: str, declared_size: int) -> None:
+    def __init__(self, stream: Any, *, where: str, declared_size: int, hashing: bool = True) -> None:
         self._stream = stream
         self._where = where
         self._declared = declared_size
+        self._hashing = hashing
         self.hasher = hashlib.sha256()
         self.size = 0
 
@@ -67,7 +69,8 @@ class MemberStream:
         self.size += len(data)
         if self.size > self._declared:
             raise FormatError(f"{self._where} holds more than the {self._declared} bytes it declares")
-        self.hasher.update(data)
+        if self._hashing:
+            self.hasher.update(data)
         return data
 
     def readline(self, limit: int) -> bytes:
@@ -76,7 +79,8 @@ class MemberStream:
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             raise FormatError(f"{self._where} cannot be read: {exc}") from exc
         self.size += len(data)
-        self.hasher.update(data)
+        if self._hashing:
+            self.hasher.update(data)
         return data
 
     def drain(self) -> None:
