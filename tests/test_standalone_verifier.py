@@ -1,8 +1,9 @@
 """The standalone verifier shipped in every bundle (``verify_bundle.py``) against ``custody verify``:
 the same checks, statuses, verdict and exit code on the untouched bundle (zip and folder), on every
 tampering of tests/test_bundle.py (and a few that recompute the manifests, so the deeper checks
-decide), on hostile archives, and with --trust; run with cryptography here and, in a fresh venv,
-with PyNaCl alone."""
+decide), on hostile archives, and with --trust; on bundles that withhold artifacts (selective
+disclosure) and every tampering with what they withhold; run here and, in a fresh venv, with
+PyNaCl alone."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from click.testing import CliRunner
 from custody import merkle
 from custody.bag import BAGIT_TXT, BagFile, bag_info_text, manifest_text, write_zip
 from custody.bundle import FORMAT, artifact_path
+from custody.canonical import parse_json_object
 from custody.checkpoint import Checkpoint, sign_checkpoint
+from custody.disclosure import WithheldEntry
 from custody.errors import FormatError
 from custody.events import ARTIFACT_RECORDED, CASE_OPENED, CASE_SEALED, _unverified_event
 from custody.exhibits import exhibit_index, ledger_keys
@@ -34,7 +37,7 @@ from custody.statement import Subject
 from custody.timeutil import parse_rfc3339
 from custody_cli.main import cli as custody_command
 from tests import test_bundle
-from tests.conftest import CliResult
+from tests.conftest import TOOLCARDS, CliResult, make_cli
 from tests.core.ledger_builder import CASE_ID, LedgerBuilder, fixed_signer, key_description
 
 SCRIPT = Path(standalone.__file__)
@@ -266,6 +269,413 @@ def test_a_tampered_zip(exported: tuple[Path, Path, str], tmp_path: Path) -> Non
     assert _assert_same(tampered)["verdict"] == "INVALID"
 
 
+# --- selective disclosure: bundles that withhold artifacts -----------------------------------------
+
+WCASE = "WH-1"
+PAGE, IMAGE, CHAT = b"<html>an advert</html>", b"\x89PNG not really an image", b"hello"
+DIGEST = {
+    name: hashlib.sha256(data).hexdigest()
+    for name, data in (("page", PAGE), ("image", IMAGE), ("chat", CHAT))
+}
+PRIVATE = "victim's image"
+
+
+@pytest.fixture(scope="module")
+def withheld_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A small case exported by cole four times: in full, withholding the page ("one"), the page and
+    the image ("two"), and the image alone, which is recorded twice, around the chat ("several").
+    Entries: 2 the page, 3 and 5 the image, 4 the chat; then the custody transfer to cole."""
+    cli = make_cli(tmp_path_factory.mktemp("withheld"), None)
+    cli.ok("init")
+    cli.ok("key", "new", "ana", "--role", "investigator")
+    cli.ok("key", "new", "cole", "--role", "custodian")
+    cli.ok("case", "open", WCASE, "--title", "W", "--jurisdiction", "UK", "--authority", "AUTH/9")
+    cli.ok("tool", "add", TOOLCARDS / "scraper.yaml")
+    for name, data in (("page.html", PAGE), ("victim.png", IMAGE), ("chat.txt", CHAT)):
+        (cli.cwd / name).write_bytes(data)
+    cli.ok("record", "page.html", "victim.png", "--case", WCASE, "--tool", "adscraper")
+    cli.ok("record", "chat.txt", "--case", WCASE, "--tool", "adscraper")
+    cli.ok("record", "victim.png", "--case", WCASE, "--tool", "adscraper", "--note", "seen again")
+    cli.ok("transfer", "--case", WCASE, "--to", "cole", "--reason", "to the exhibits officer")
+    cli.ok("--as", "cole", "accept", "--case", WCASE)
+    withholdings = {
+        "full": (),
+        "one": (("page", "not relevant"),),
+        "two": (("page", "not relevant"), ("image", PRIVATE)),
+        "several": (("image", PRIVATE),),
+    }
+    bundles = {}
+    for label, withhold in withholdings.items():
+        bundles[label] = cli.cwd / f"{label}.zip"
+        options = [
+            text for name, reason in withhold for text in ("--withhold", DIGEST[name], "--reason", reason)
+        ]
+        out = cli.ok("--as", "cole", "bundle", WCASE, "-o", bundles[label], *options).out
+        assert (f"({len(withhold)} withheld)" in out) == bool(withhold), out
+    bundles["cole"] = Path(cli.ok("key", "export", "cole", "--format", "keyid").out.strip())  # a key id
+    return bundles
+
+
+def _failed(report: dict[str, Any]) -> dict[int, list[str]]:
+    return {c["number"]: c["failures"] for c in report["checks"] if c["status"] == "FAIL"}
+
+
+@pytest.mark.parametrize("label", ["one", "two", "several"])
+def test_withheld_bundles_verify_the_same(
+    withheld_bundles: dict[str, Path], tmp_path: Path, label: str
+) -> None:
+    bundle = withheld_bundles[label]
+    bag = _unzip(bundle, tmp_path / "bag")
+    for target in (bundle, bag):
+        report = _assert_same(target)
+        assert report["verdict"] == "VALID, not anchored to a trusted key", _failed(report)
+        assert [c["number"] for c in report["checks"]] == list(range(1, 13))
+    cole = withheld_bundles["cole"].name
+    assert _assert_same(bundle, "--trust", cole[:16])["anchored_by"] == [cole]
+    # What the verifiers accepted: lines that stand in for the withheld entries, the schedule, and
+    # the exhibit numbers of the full disclosure.
+    schedule = json.loads((bag / "data" / "withheld.json").read_bytes())["withheld"]
+    full = _unzip(withheld_bundles["full"], tmp_path / "full")
+    full_exhibits = json.loads((full / "data" / "exhibits.json").read_bytes())["exhibits"]
+    exhibits = json.loads((bag / "data" / "exhibits.json").read_bytes())["exhibits"]
+    assert [(e["exhibit"], e["sha256"], e["records"]) for e in exhibits] == [
+        (e["exhibit"], e["sha256"], e["records"]) for e in full_exhibits
+    ]
+    withheld = {e["sha256"]: e for e in exhibits if "withheld" in e}
+    assert {item["sha256"] for item in schedule} == set(withheld)
+    assert len(withheld) == (2 if label == "two" else 1)
+    if label == "several":
+        assert schedule == [{"exhibit": 2, "sha256": DIGEST["image"], "entries": [3, 5], "reason": PRIVATE}]
+    lines = _ledger_lines(bag)
+    full_lines = _ledger_lines(full)
+    for item in schedule:
+        assert not list((bag / "data" / "artifacts").glob(item["sha256"] + "*"))
+        for index in item["entries"]:
+            assert lines[index] == _withheld_line(merkle.leaf_hash(full_lines[index]), item["reason"])
+
+
+def _ledger_lines(bag: Path) -> list[bytes]:
+    return (bag / "data" / "ledger" / "entries.jsonl").read_bytes().split(b"\n")[:-1]
+
+
+def _write_lines(bag: Path, lines: list[bytes]) -> None:
+    (bag / "data" / "ledger" / "entries.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
+
+
+def _withheld_line(leaf: bytes, reason: str) -> bytes:
+    return WithheldEntry(leaf, reason).to_line()
+
+
+def _set_line(index: int, line: bytes) -> Callable[[Path], None]:
+    def change(bag: Path) -> None:
+        lines = _ledger_lines(bag)
+        lines[index] = line
+        _write_lines(bag, lines)
+
+    return change
+
+
+def _edit_line(index: int, **changes: Any) -> Callable[[Path], None]:
+    """Change fields of withheld line ``index`` (leaf_hash stays first, as the format needs)."""
+
+    def change(bag: Path) -> None:
+        lines = _ledger_lines(bag)
+        document = {**json.loads(lines[index]), **changes}
+        lines[index] = json.dumps(document, separators=(",", ":")).encode()
+        _write_lines(bag, lines)
+
+    return change
+
+
+def _forge_withheld(index: int, reason: str) -> Callable[[Path], None]:
+    """Replace disclosed entry ``index`` by a withheld line with its true leaf hash."""
+
+    def change(bag: Path) -> None:
+        lines = _ledger_lines(bag)
+        lines[index] = _withheld_line(merkle.leaf_hash(lines[index]), reason)
+        _write_lines(bag, lines)
+
+    return change
+
+
+def _schedule(change: Callable[[list[dict[str, Any]]], None]) -> Callable[[Path], None]:
+    return lambda bag: _edit_json(bag / "data" / "withheld.json", lambda d: change(d["withheld"]))
+
+
+def _add_back_the_page(bag: Path) -> None:
+    inner = artifact_path(DIGEST["page"], "page.html")
+    (bag / inner).write_bytes(PAGE)
+    with (bag / "manifest-sha256.txt").open("a") as manifest:
+        manifest.write(f"{DIGEST['page']}  {inner}\n")
+
+
+def _forge_a_complete_withholding(bag: Path) -> None:
+    """Withhold the chat as the exporter would have: line, schedule, exhibits.json, bytes removed."""
+    _forge_withheld(4, "forged")(bag)
+    _schedule(
+        lambda s: s.append({"exhibit": 3, "sha256": DIGEST["chat"], "entries": [4], "reason": "forged"})
+    )(bag)
+    chat = {"exhibit": 3, "sha256": DIGEST["chat"], "records": [4], "withheld": "forged"}
+    _edit_json(bag / "data" / "exhibits.json", lambda d: d["exhibits"].__setitem__(2, chat))
+    inner = artifact_path(DIGEST["chat"], "chat.txt")
+    (bag / inner).unlink()
+    manifest = bag / "manifest-sha256.txt"
+    manifest.write_text("".join(line for line in manifest.read_text().splitlines(True) if inner not in line))
+
+
+def _hide_the_release(bag: Path) -> None:
+    """The custody release, withheld under an invented artifact: check 11 sees an acceptance of
+    nothing; the invented exhibit is not in exhibits.json."""
+    lines = _ledger_lines(bag)
+    (release,) = [n for n, line in enumerate(lines) if b"custody.released" in _payload(line)]
+    _forge_withheld(release, "not relevant")(bag)
+    item = {"exhibit": 4, "sha256": "e" * 64, "entries": [release], "reason": "not relevant"}
+    _schedule(lambda s: s.append(item))(bag)
+
+
+def _payload(line: bytes) -> bytes:
+    document = json.loads(line)
+    return base64.b64decode(document["payload"]) if "payload" in document else b""
+
+
+# bundle, change to the unzipped bag, whether both manifests are then recomputed (a forger's
+# move: check 7 fails, but the deeper checks are reached), {failing check: a fragment of a failure}
+# (exactly the failing checks).
+WITHHELD_TAMPERING: dict[str, tuple[str, Callable[[Path], None], bool, dict[int, str]]] = {
+    "a withheld line's leaf hash changed": (
+        "one",
+        _edit_line(2, leaf_hash="0" * 64),
+        True,
+        {7: "tagmanifest-sha256.txt.sig", 9: "the entries give"},
+    ),
+    "a withheld line's leaf hash changed, manifests untouched": (
+        "several",
+        _edit_line(5, leaf_hash="0" * 64),
+        False,
+        {1: "data/ledger/entries.jsonl: expected sha256", 9: "the entries give"},
+    ),
+    "a withheld line's reason changed": (
+        "several",
+        _edit_line(5, withheld="nothing to see"),
+        True,
+        {
+            7: "",
+            12: "entry 5 is withheld for 'nothing to see' in data/ledger/entries.jsonl, not \"victim's",
+        },
+    ),
+    "the schedule's reason changed": (
+        "two",
+        _schedule(lambda s: s[1].update(reason="other")),
+        True,
+        {7: "", 12: "entry 3 is withheld for \"victim's image\" in data/ledger/entries.jsonl, not 'other'"},
+    ),
+    "the schedule emptied": (
+        "one",
+        _schedule(lambda s: s.clear()),
+        True,
+        {7: "", 12: "entry 2 is withheld ('not relevant') but data/withheld.json does not schedule it"},
+    ),
+    "one of two records unscheduled": (
+        "several",
+        _schedule(lambda s: s[0].update(entries=[3])),
+        True,
+        {7: "", 12: 'entry 5 is withheld ("victim\'s image") but data/withheld.json does not schedule it'},
+    ),
+    "a disclosed entry scheduled": (
+        "one",
+        _schedule(lambda s: s[0].update(entries=[2, 4])),
+        True,
+        {7: "", 12: "entry 4 is scheduled as withheld but is not withheld in data/ledger/entries.jsonl"},
+    ),
+    "an entry past the end scheduled": (
+        "one",
+        _schedule(lambda s: s[0].update(entries=[2, 99, -1])),
+        True,
+        {7: "", 12: "entry 99 is scheduled as withheld but is not withheld"},
+    ),
+    "an entry scheduled twice": (
+        "two",
+        _schedule(lambda s: s[1].update(entries=[2, 3, 5])),
+        True,
+        {7: "", 12: "item 1: entry 2 is already scheduled for " + DIGEST["page"][:16]},
+    ),
+    "the schedule's digest changed": (
+        "one",
+        _schedule(lambda s: s[0].update(sha256="f" * 64)),
+        True,
+        {7: "", 12: "exhibits.json does not match"},
+    ),
+    "a withheld artifact's bytes added back": (
+        "one",
+        _add_back_the_page,
+        True,
+        {7: "", 12: "exhibit 1 is scheduled as withheld, but its bytes are in the bundle"},
+    ),
+    "a withheld artifact's bytes added back, unlisted": (
+        "one",
+        lambda bag: (bag / artifact_path(DIGEST["page"], "page.html")).write_bytes(PAGE),
+        False,
+        {1: "present but not listed in manifest-sha256.txt"},
+    ),
+    "a disclosed entry replaced by a forged withheld line": (
+        "one",
+        _forge_withheld(4, "forged"),
+        True,
+        {7: "", 12: "entry 4 is withheld ('forged') but data/withheld.json does not schedule it"},
+    ),
+    "a disclosed entry replaced by a withheld line with another leaf": (
+        "several",
+        _set_line(4, _withheld_line(b"\x01" * 32, "forged")),
+        True,
+        {7: "", 9: "the entries give", 12: "does not schedule it"},
+    ),
+    "a disclosed entry withheld as the exporter would have": (
+        "one",
+        _forge_a_complete_withholding,
+        True,
+        {7: ""},
+    ),
+    "the custody release hidden as a withheld entry": (
+        "one",
+        _hide_the_release,
+        True,
+        {7: "", 11: "accepts custody, but no release is pending", 12: "exhibits.json does not match"},
+    ),
+}
+
+
+@pytest.mark.parametrize("tampering", sorted(WITHHELD_TAMPERING))
+def test_tampering_with_what_is_withheld(
+    withheld_bundles: dict[str, Path], tmp_path: Path, tampering: str
+) -> None:
+    label, change, reseal, expected = WITHHELD_TAMPERING[tampering]
+    bag = _unzip(withheld_bundles[label], tmp_path / "bag")
+    change(bag)
+    if reseal:
+        _reseal(bag)
+    report = _assert_same(bag)
+    assert report["verdict"] == "INVALID"
+    failed = _failed(report)
+    assert set(failed) == set(expected), failed
+    for number, fragment in expected.items():
+        assert any(fragment in message for message in failed[number]), (number, fragment, failed[number])
+
+
+LONG = "x" * 1025
+# A line that starts as a withheld line but is not one: the bundle cannot be read (exit 3).
+MALFORMED_LINES: dict[str, tuple[bytes, str]] = {
+    "an extra key": (
+        b'{"leaf_hash":"' + b"a" * 64 + b'","withheld":"r","x":1}',
+        "holds exactly leaf_hash and withheld",
+    ),
+    "no reason": (b'{"leaf_hash":"' + b"a" * 64 + b'"}', "holds exactly leaf_hash and withheld"),
+    "uppercase hex": (b'{"leaf_hash":"' + b"A" * 64 + b'","withheld":"r"}', "64 lowercase hex"),
+    "a short leaf hash": (b'{"leaf_hash":"abcd","withheld":"r"}', "64 lowercase hex"),
+    "a leaf hash as a number": (b'{"leaf_hash":12,"withheld":"r"}', "64 lowercase hex"),
+    "a reason that is not text": (
+        b'{"leaf_hash":"' + b"a" * 64 + b'","withheld":["r"]}',
+        "reason must be text",
+    ),
+    "a blank reason": (b'{"leaf_hash":"' + b"a" * 64 + b'","withheld":" \\t"}', "a reason of 1 to 1024"),
+    "an over-long reason": (
+        b'{"leaf_hash":"' + b"a" * 64 + b'","withheld":"' + LONG.encode() + b'"}',
+        "a reason of 1 to 1024",
+    ),
+    "cut short": (b'{"leaf_hash":"' + b"a" * 30, "(withheld) is not valid JSON"),
+    "a duplicate key": (
+        b'{"leaf_hash":"' + b"a" * 64 + b'","withheld":"r","withheld":"s"}',
+        "duplicate key 'withheld'",
+    ),
+    "not UTF-8": (b'{"leaf_hash":"' + b"a" * 64 + b'","withheld":"\xff"}', "(withheld) is not valid UTF-8"),
+    "a huge number": (b'{"leaf_hash":"' + b"a" * 64 + b'","withheld":"r","n":1e400}', "outside the range"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_LINES))
+def test_a_malformed_withheld_line_is_exit_3(
+    withheld_bundles: dict[str, Path], tmp_path: Path, case: str
+) -> None:
+    line, fragment = MALFORMED_LINES[case]
+    bag = _unzip(withheld_bundles["one"], tmp_path / "bag")
+    _set_line(2, line)(bag)
+    assert _assert_same(bag) == {}  # exit 3, the same reason word for word
+    assert fragment in _run_script(bag).stderr
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_LINES))
+def test_withheld_lines_parse_as_custody_s(case: str) -> None:
+    line = MALFORMED_LINES[case][0]
+    for text in (
+        line,
+        _withheld_line(b"\x07" * 32, "a reason, \u00e9t\u00e9"),
+        _withheld_line(b"\x00" * 32, LONG[1:]),
+    ):
+        try:
+            parsed = WithheldEntry.from_line(text, index=7)
+            expected: object = (parsed.leaf_hash, parsed.reason)
+        except FormatError as exc:
+            expected = exc.message
+        try:
+            ours = standalone.parse_withheld_line(text, index=7)
+            found: object = (ours.leaf_hash, ours.reason)
+        except standalone.Refusal as exc:
+            found = exc.message
+        assert found == expected
+
+
+# The schedule, data/withheld.json, in a form neither verifier can read (exit 3).
+MALFORMED_SCHEDULES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "missing": (lambda b: (b / "data" / "withheld.json").unlink(), "the bag has no data/withheld.json"),
+    "another format": (
+        lambda b: _edit_json(b / "data" / "withheld.json", lambda d: d.update(format="v0")),
+        "is not a custody-bundle/v1 schedule",
+    ),
+    "not a list": (
+        lambda b: _edit_json(b / "data" / "withheld.json", lambda d: d.update(withheld={})),
+        "is not a custody-bundle/v1 schedule",
+    ),
+    "not JSON": (lambda b: (b / "data" / "withheld.json").write_text("[]\n"), "must be a JSON object"),
+    "an item without its reason": (
+        _schedule(lambda s: s[0].pop("reason")),
+        "item 0 must hold exhibit, sha256",
+    ),
+    "an item with an extra key": (_schedule(lambda s: s[0].update(name="page.html")), "must hold exhibit"),
+    "no entries": (_schedule(lambda s: s[0].update(entries=[])), "item 0: entries must be a list"),
+    "an entry that is not a number": (_schedule(lambda s: s[0].update(entries=["2"])), "entries must be"),
+    "an entry that is a fraction": (_schedule(lambda s: s[0].update(entries=[2.5])), "entries must be"),
+    "an uppercase digest": (
+        _schedule(lambda s: s[0].update(sha256=DIGEST["page"].upper())),
+        "data/withheld.json item 0 sha256 must be 64 lowercase hex",
+    ),
+    "a reason that is not text": (
+        _schedule(lambda s: s[0].update(reason=None)),
+        "item 0: reason must be text",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_SCHEDULES))
+def test_a_malformed_schedule_is_exit_3(withheld_bundles: dict[str, Path], tmp_path: Path, case: str) -> None:
+    change, fragment = MALFORMED_SCHEDULES[case]
+    bag = _unzip(withheld_bundles["one"], tmp_path / "bag")
+    change(bag)
+    assert _assert_same(bag) == {}
+    assert fragment in _run_script(bag).stderr
+
+
+def test_the_text_report_of_a_withheld_bundle_reads_the_same(
+    withheld_bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    bag = _unzip(withheld_bundles["two"], tmp_path / "bag")
+    _edit_line(3, withheld="other")(bag)
+    for target in (withheld_bundles["several"], bag):
+        reference = CliRunner().invoke(custody_command, ["verify", str(target)])
+        ours = subprocess.run(
+            [sys.executable, str(SCRIPT), str(target)], capture_output=True, text=True, check=False
+        )
+        assert (ours.returncode, ours.stdout) == (reference.exit_code, reference.stdout)
+
+
 # --- the script stands alone ----------------------------------------------------------------------
 
 
@@ -335,6 +745,25 @@ def test_with_pynacl_alone(nacl_python: str, exported: tuple[Path, Path, str], b
     assert json.loads(ours.stdout) == json.loads(reference.out)
 
 
+@pytest.mark.slow
+def test_a_withheld_bundle_with_pynacl_alone(
+    nacl_python: str, withheld_bundles: dict[str, Path], tmp_path: Path
+) -> None:
+    for target in (withheld_bundles["two"], withheld_bundles["several"]):
+        reference = _custody_verify(target)
+        ours = _run_script(target, python=nacl_python)
+        assert ours.returncode == reference.code == 0, ours.stderr
+        assert json.loads(ours.stdout) == json.loads(reference.out)
+    bag = _unzip(withheld_bundles["two"], tmp_path / "bag")
+    _edit_line(3, leaf_hash="0" * 64)(bag)  # behind recomputed manifests: checks 7 and 9
+    _reseal(bag)
+    reference = _custody_verify(bag)
+    ours = _run_script(None, cwd=bag, python=nacl_python)
+    assert ours.returncode == reference.code == 1
+    assert json.loads(ours.stdout) == json.loads(reference.out)
+    assert set(_failed(json.loads(ours.stdout))) == {7, 9}
+
+
 def test_the_script_says_what_is_missing_without_an_ed25519_library(bag: Path, tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-I", "-S", str(bag / "verify_bundle.py"), str(bag)],
@@ -366,6 +795,38 @@ TIMES = [
     "\u0662\u0660\u0662\u0666-03-01T14:05:00Z",
     "2026-03-01T14:05:00",
 ]
+
+
+JSON_DOCUMENTS = [
+    b'{"a":1}',
+    b'{"a":9007199254740991,"b":-9007199254740991}',
+    b'{"a":9007199254740992}',
+    b'{"a":[1,{"b":-9007199254740993}]}',
+    b'{"a":1e400}',
+    b'{"a":-1e400,"a":2}',
+    b'{"a":2,"a":1e400}',
+    b'{"a":1' + b"0" * 5000 + b"}",
+    b'{"a":NaN}',
+    b'{"a":Infinity}',
+    b'{"a":1.5e300,"b":true,"c":null}',
+    b"[1]",
+    b'{"a":"\\ud800"}',
+    b'{"a":"\xff"}',
+    b'{"a":1} x',
+]
+
+
+@pytest.mark.parametrize("data", JSON_DOCUMENTS)
+def test_strict_json_agrees(data: bytes) -> None:
+    try:
+        expected: object = parse_json_object(data, what="doc")
+    except FormatError as exc:
+        expected = exc.message
+    try:
+        found: object = standalone.parse_json_object(data, what="doc")
+    except standalone.Refusal as exc:
+        found = exc.message
+    assert found == expected
 
 
 @pytest.mark.parametrize("text", TIMES)
@@ -456,6 +917,8 @@ def _write_bundle(case: Case, path: Path, *, exporter: str = "alice", covered: i
     payload.append(
         BagFile("data/exhibits.json", _canonical({"format": FORMAT, "case": CASE_ID, "exhibits": exhibits}))
     )
+    schedule = {"format": FORMAT, "case": CASE_ID, "withheld": []}
+    payload.append(BagFile("data/withheld.json", _canonical(schedule)))
     payload.append(BagFile("data/ledger/entries.jsonl", b"".join(entry + b"\n" for entry in entries)))
     payload.append(BagFile("data/ledger/checkpoint", note))
     for key in keys:

@@ -25,6 +25,14 @@ It performs the same numbered checks as ``custody verify`` and reaches the same 
     12. every recorded artifact is disclosed under its digest; exhibits.json matches the ledger
     13. (with --trust) the exporting key or the log key is one you trust
 
+A bundle may withhold artifacts (selective disclosure): a withheld artifact's bytes are left out,
+and each ledger entry recording it is replaced in data/ledger/entries.jsonl by the line
+{"leaf_hash":"<64 hex>","withheld":"<reason>"}. Checks 3-6 and 11 skip such a line (there is
+nothing to parse or verify); check 9 takes its leaf hash as given, so the signed Merkle root
+still proves the entry exists at its place in the log; check 12 checks data/withheld.json, the
+schedule of what is withheld and why, against those lines and recomputes the exhibit numbers over
+disclosed and withheld records alike.
+
 Nothing is extracted or written: a zip is checked member by member against hostile archives
 (zip slip, symbolic links, zip bombs...) and read in memory; a folder is walked without following
 symbolic links. Without --trust, a valid bundle is "VALID, not anchored to a trusted key": it is
@@ -128,6 +136,7 @@ SIGNATURE_FILE = "tagmanifest-sha256.txt.sig"
 ENTRIES = "data/ledger/entries.jsonl"
 CHECKPOINT = "data/ledger/checkpoint"
 EXHIBITS = "data/exhibits.json"
+WITHHELD = "data/withheld.json"
 KEYS_INDEX = "data/keys/keys.json"
 FORMAT = "custody-bundle/v1"
 MAX_INDEX_BYTES = 64 * 1024 * 1024  # largest manifest, index or ledger file read into memory
@@ -208,27 +217,32 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name}")
 
 
-def _check_numbers(value: Any) -> None:
-    if isinstance(value, bool):
-        return
-    if isinstance(value, int) and abs(value) > _MAX_SAFE_INTEGER:
-        raise ValueError(f"integer {value} is outside the exact JSON range (|n| <= 2**53-1)")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"number {value} is outside the range of a double")
-    if isinstance(value, dict):
-        for item in value.values():
-            _check_numbers(item)
-    elif isinstance(value, list):
-        for item in value:
-            _check_numbers(item)
+def _parse_int(text: str) -> int:
+    value = int(text)  # beyond 4300 digits Python itself refuses (ValueError)
+    if abs(value) > _MAX_SAFE_INTEGER:
+        raise ValueError(f"integer {text[:40]} is outside the exact JSON range (|n| <= 2**53-1)")
+    return value
+
+
+def _parse_float(text: str) -> float:
+    # A literal such as 1e400 would become inf: as non-standard as the literal Infinity.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is outside the range of a double")
+    return value
 
 
 def parse_json_object(data: bytes, *, what: str) -> dict[str, Any]:
     """Strict JSON: UTF-8, no duplicate keys, no NaN/Infinity, integers within 2**53-1, an object."""
     try:
         text = data.decode("utf-8")
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
-        _check_numbers(value)
+        value = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_reject_constant,
+            parse_int=_parse_int,  # numbers are checked as the scanner meets them
+            parse_float=_parse_float,
+        )
     except UnicodeDecodeError as exc:
         raise Refusal(f"{what} is not valid UTF-8: {exc}") from None
     except RecursionError:
@@ -472,6 +486,60 @@ def parse_entry(entry: bytes, *, what: str) -> tuple[Envelope, Event]:
         raise Refusal(f"{what}: {exc.message}") from None
 
 
+# --- selective disclosure: withheld entries ------------------------------------------------------
+
+MAX_REASON = 1024  # longest reason a withheld line may give, in characters
+_WITHHELD_PREFIX = b'{"leaf_hash":'
+
+
+@dataclass(frozen=True)
+class WithheldEntry:
+    """What stands in for a ledger entry the bundle does not disclose: the entry's RFC 9162 leaf
+    hash, SHA-256(0x00 || entry), and why it is withheld."""
+
+    leaf_hash: bytes
+    reason: str
+
+
+def parse_withheld_line(line: bytes, *, index: int) -> WithheldEntry:
+    """A line ``{"leaf_hash":"<64 lowercase hex>","withheld":"<reason>"}``: exactly those two keys,
+    a reason of 1 to 1024 characters that is not only whitespace. Anything else makes the bundle
+    unreadable (exit 3)."""
+    document = parse_json_object(line, what=f"entry {index} (withheld)")
+    if set(document) != {"leaf_hash", "withheld"}:
+        raise Refusal(f"entry {index}: a withheld line holds exactly leaf_hash and withheld")
+    leaf = document["leaf_hash"]
+    if not isinstance(leaf, str) or len(leaf) != 64 or any(c not in "0123456789abcdef" for c in leaf):
+        raise Refusal(f"entry {index}: withheld leaf_hash must be 64 lowercase hex characters")
+    reason = document["withheld"]
+    if not isinstance(reason, str):
+        raise Refusal(f"entry {index}: withheld reason must be text")
+    if not reason.strip() or len(reason) > MAX_REASON:
+        raise Refusal(f"a withheld entry needs a reason of 1 to {MAX_REASON} characters")
+    return WithheldEntry(bytes.fromhex(leaf), reason)
+
+
+def parse_ledger_lines(data: bytes, *, name: str) -> list[bytes | WithheldEntry]:
+    """The lines of entries.jsonl: a line starting with ``{"leaf_hash":`` is a withheld entry
+    (parsed here); any other line is an entry's bytes, left for checks 3-6 to parse and verify."""
+    if data and not data.endswith(b"\n"):
+        raise Refusal(f"{name} does not end with a line feed (cut short?)")
+    lines: list[bytes | WithheldEntry] = []
+    for index, line in enumerate(data.split(b"\n")[:-1] if data else []):
+        if line.startswith(_WITHHELD_PREFIX):
+            lines.append(parse_withheld_line(line, index=index))
+        else:
+            lines.append(line)
+    return lines
+
+
+def leaf_of(line: bytes | WithheldEntry) -> bytes:
+    """An entry's Merkle leaf hash; a withheld entry's is the one its line gives."""
+    if isinstance(line, WithheldEntry):
+        return line.leaf_hash
+    return hashlib.sha256(b"\x00" + line).digest()
+
+
 # --- report ----------------------------------------------------------------------------------------
 
 
@@ -509,7 +577,7 @@ class Report:
 
 @dataclass
 class Ledger:
-    events: list[Event | None]  # None where an entry could not be parsed
+    events: list[Event | None]  # None where an entry could not be parsed or is withheld
     keys: dict[str, dict[str, Any]]  # key id -> its description, as the ledger introduced it
 
 
@@ -527,7 +595,9 @@ def _role_may_sign(role: Any, event_type: str) -> bool:
     return role != "tool" or event_type in TOOL_ROLE_EVENTS
 
 
-def verify_ledger(case_id: str, entries: Sequence[bytes], report: Report) -> Ledger:
+def verify_ledger(case_id: str, entries: Sequence[bytes | WithheldEntry], report: Report) -> Ledger:
+    """Checks 3-6. A withheld entry is skipped by every one of them (it has no bytes to parse or
+    verify): no failure, and its event is None."""
     parse = report.add("every entry is a DSSE envelope holding an in-toto custody event")
     order = report.add("sequence numbers run 0..n-1 without gaps, all for this case")
     signatures = report.add("every entry is signed by a key the ledger introduced before it")
@@ -535,7 +605,12 @@ def verify_ledger(case_id: str, entries: Sequence[bytes], report: Report) -> Led
 
     # 3. Every entry parses.
     parsed: list[tuple[Envelope, Event] | None] = []
+    withheld: set[int] = set()
     for index, entry in enumerate(entries):
+        if isinstance(entry, WithheldEntry):
+            withheld.add(index)
+            parsed.append(None)
+            continue
         try:
             parsed.append(parse_entry(entry, what=f"entry {index}"))
         except Refusal as exc:
@@ -574,7 +649,8 @@ def verify_ledger(case_id: str, entries: Sequence[bytes], report: Report) -> Led
     revoked: dict[str, int] = {}
     for index, item in enumerate(parsed):
         if item is None:
-            signatures.fail(f"entry {index}: cannot check a signature on an unreadable entry")
+            if index not in withheld:
+                signatures.fail(f"entry {index}: cannot check a signature on an unreadable entry")
             continue
         envelope, event = item
         where = f"entry {index} ({event.event_type})"
@@ -867,9 +943,11 @@ def merkle_root(leaves: Sequence[bytes]) -> bytes:
     return hashlib.sha256(b"\x01" + merkle_root(leaves[:k]) + merkle_root(leaves[k:])).digest()
 
 
-def verify_checkpoint(entries: Sequence[bytes], ledger: Ledger, note: bytes, report: Report) -> None:
+def verify_checkpoint(
+    entries: Sequence[bytes | WithheldEntry], ledger: Ledger, note: bytes, report: Report
+) -> None:
     check = report.add("every checkpoint is signed by the log key and matches the Merkle root of the entries")
-    leaves = [hashlib.sha256(b"\x00" + entry).digest() for entry in entries]
+    leaves = [leaf_of(entry) for entry in entries]  # a withheld entry's leaf hash as its line gives it
     published = log_key_of(ledger)
     if published is None:
         check.fail("entry 0 publishes no log key: checkpoints cannot be checked")
@@ -896,13 +974,16 @@ def verify_checkpoint(entries: Sequence[bytes], ledger: Ledger, note: bytes, rep
 # --- check 11: custody continuity ----------------------------------------------------------------
 
 
-def verify_continuity(entries: Sequence[bytes], ledger: Ledger, report: Report) -> None:
+def verify_continuity(entries: Sequence[bytes | WithheldEntry], ledger: Ledger, report: Report) -> None:
     """The opener of the case is its first custodian. A release is signed by the custodian and
     names a receiver; one release at a time; the named receiver accepts it by citing its sequence
-    number and entry digest; artifact.accessed is signed by the custodian of the moment."""
+    number and entry digest; artifact.accessed is signed by the custodian of the moment. A withheld
+    entry is skipped (its event is None; its entry digest is unknown, written "")."""
     check = report.add("custody passed hand to hand: every release accepted, accesses by the custodian")
     names = {key_id: str(key.get("name")) for key_id, key in ledger.keys.items()}
-    digests = [hashlib.sha256(entry).hexdigest() for entry in entries]
+    digests = [
+        "" if isinstance(entry, WithheldEntry) else hashlib.sha256(entry).hexdigest() for entry in entries
+    ]
 
     def short(key_id: str) -> str:
         name = names.get(key_id)
@@ -1134,10 +1215,24 @@ def artifact_provenance(document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def exhibit_index(events: Sequence[Event | None], problems: list[str]) -> list[dict[str, Any]]:
-    """One entry per distinct artifact digest, numbered from 1 in order of first record. A record
-    whose body is not a valid provenance is left out and described in ``problems``."""
-    exhibits: dict[str, dict[str, Any]] = {}
+@dataclass(frozen=True)
+class WithheldExhibit:
+    """An artifact the bundle withholds (an item of data/withheld.json): its digest, the entries
+    recording it (withheld too) and why."""
+
+    sha256: str
+    records: tuple[int, ...]
+    reason: str
+
+
+def exhibit_index(
+    events: Sequence[Event | None], problems: list[str], withheld: Sequence[WithheldExhibit] = ()
+) -> list[dict[str, Any]]:
+    """One entry per distinct artifact digest, numbered from 1 in order of first record (by
+    sequence number), over the disclosed records and the withheld ones the schedule lists. A
+    withheld artifact shows only its number, digest, records and the reason. A record whose body is
+    not a valid provenance is left out and described in ``problems``."""
+    records: list[tuple[int, str, dict[str, Any]]] = []
     for event in events:
         if event is None or event.event_type not in ("artifact.recorded", "artifact.derived"):
             continue
@@ -1147,15 +1242,23 @@ def exhibit_index(events: Sequence[Event | None], problems: list[str]) -> list[d
             what = f"entry {event.sequence} ({event.event_type})"
             problems.append(f"{what}: not a valid artifact record: {exc}")
             continue
-        known = exhibits.get(provenance["sha256"])
+        described = {k: v for k, v in provenance.items() if k != "sha256"}
+        records.append((event.sequence, provenance["sha256"], described))
+    for item in withheld:
+        records.extend((sequence, item.sha256, {"withheld": item.reason}) for sequence in item.records)
+    exhibits: dict[str, dict[str, Any]] = {}
+    # A stable sort: for one sequence number, disclosed records come before scheduled ones.
+    for sequence, digest, described in sorted(records, key=lambda record: record[0]):
+        known = exhibits.get(digest)
         if known is not None:
-            known["records"].append(event.sequence)
-            continue
-        exhibits[provenance["sha256"]] = {
-            "exhibit": len(exhibits) + 1,
-            **provenance,
-            "records": [event.sequence],
-        }
+            known["records"].append(sequence)
+        else:
+            exhibits[digest] = {
+                "exhibit": len(exhibits) + 1,
+                "sha256": digest,
+                **described,
+                "records": [sequence],
+            }
     return list(exhibits.values())
 
 
@@ -1526,11 +1629,8 @@ def _verify(bag: Bag, trust: Sequence[str]) -> Verdict:
         if required not in tag_manifest:
             check.fail(f"{TAG_MANIFEST} does not cover {required}")
 
-    # 3-6. The ledger, entry by entry.
-    data = bag.read(ENTRIES, limit=1 << 34)
-    if data and not data.endswith(b"\n"):
-        raise Refusal(f"{bag.name}: {ENTRIES} does not end with a line feed (cut short?)")
-    entries = data.split(b"\n")[:-1] if data else []
+    # 3-6. The ledger, entry by entry (a withheld entry's line is parsed here, and skipped there).
+    entries = parse_ledger_lines(bag.read(ENTRIES, limit=1 << 34), name=f"{bag.name}: {ENTRIES}")
     ledger = verify_ledger(_single(info, "Custody-Case", bag), entries, report)
     keys = ledger_keys(ledger.events)
 
@@ -1595,12 +1695,21 @@ def _verify(bag: Bag, trust: Sequence[str]) -> Verdict:
     # 11. Custody continuity.
     verify_continuity(entries, ledger, report)
 
-    # 12. Every artifact the ledger records is disclosed under its digest (and nothing else), and
-    #     exhibits.json is the exhibit index recomputed from the entries.
+    # 12. Every artifact the ledger records is disclosed under its digest (and nothing else) or
+    #     scheduled as withheld in data/withheld.json (and then its bytes are absent), and
+    #     exhibits.json is the exhibit index recomputed from the entries and the schedule.
     check = report.add(TITLES["artifacts"])
-    exhibits = exhibit_index(ledger.events, check.failures)
+    withheld = withheld_schedule(bag, entries, check)
+    exhibits = exhibit_index(ledger.events, check.failures, withheld)
     disclosed = {p for p in payload_manifest if p.startswith("data/artifacts/")}
-    wanted = {artifact_path(e["sha256"], e["name"]): e for e in exhibits}
+    wanted = {artifact_path(e["sha256"], e["name"]): e for e in exhibits if "withheld" not in e}
+    for exhibit in exhibits:
+        if "withheld" in exhibit and any(
+            p.startswith(f"data/artifacts/{exhibit['sha256']}") for p in disclosed
+        ):
+            check.fail(
+                f"exhibit {exhibit['exhibit']} is scheduled as withheld, but its bytes are in the bundle"
+            )
     for inner in sorted(set(wanted) - disclosed):
         exhibit = wanted[inner]
         check.fail(
@@ -1629,6 +1738,49 @@ def _verify(bag: Bag, trust: Sequence[str]) -> Verdict:
                 f"{f' ({fingerprint(log[1].key_id)})' if log else ''} is one you trust ({', '.join(trust)})"
             )
     return verdict
+
+
+def withheld_schedule(
+    bag: Bag, lines: Sequence[bytes | WithheldEntry], check: Check
+) -> list[WithheldExhibit]:
+    """data/withheld.json, checked against the withheld lines of the ledger: every withheld line
+    belongs to exactly one scheduled artifact, with the same reason, and nothing else is scheduled.
+    A schedule that is not of this form makes the bundle unreadable (exit 3)."""
+    document = _json(bag, WITHHELD)
+    items = document.get("withheld")
+    if document.get("format") != FORMAT or not isinstance(items, list):
+        raise Refusal(f"{bag.name}: {WITHHELD} is not a {FORMAT} schedule of withheld material")
+    schedule: list[WithheldExhibit] = []
+    claimed: dict[int, str] = {}  # entry -> the digest it is scheduled for
+    for number, item in enumerate(items):
+        where = f"{WITHHELD} item {number}"
+        if not isinstance(item, dict) or set(item) != {"exhibit", "sha256", "entries", "reason"}:
+            raise Refusal(f"{bag.name}: {where} must hold exhibit, sha256, entries and reason")
+        records = item["entries"]
+        if not isinstance(records, list) or not records or not all(isinstance(n, int) for n in records):
+            raise Refusal(f"{bag.name}: {where}: entries must be a list of entry numbers")
+        digest = check_sha256_hex(item["sha256"], what=f"{where} sha256")
+        reason = item["reason"]
+        if not isinstance(reason, str):
+            raise Refusal(f"{bag.name}: {where}: reason must be text")
+        schedule.append(WithheldExhibit(digest, tuple(records), reason))
+        for index in records:
+            if index in claimed:
+                check.fail(f"{where}: entry {index} is already scheduled for {claimed[index][:16]}...")
+            claimed[index] = digest
+            line = lines[index] if 0 <= index < len(lines) else None
+            if not isinstance(line, WithheldEntry):
+                check.fail(
+                    f"{where}: entry {index} is scheduled as withheld but is not withheld in {ENTRIES}"
+                )
+            elif line.reason != reason:
+                check.fail(
+                    f"{where}: entry {index} is withheld for {line.reason!r} in {ENTRIES}, not {reason!r}"
+                )
+    for index, line in enumerate(lines):
+        if isinstance(line, WithheldEntry) and index not in claimed:
+            check.fail(f"entry {index} is withheld ({line.reason!r}) but {WITHHELD} does not schedule it")
+    return schedule
 
 
 def _matches(trusted: str, key_id: str) -> bool:
