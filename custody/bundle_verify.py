@@ -293,6 +293,7 @@ def _verify_signed(
     artifacts = report.add(_ARTIFACTS_CHECK)
     withheld = _withheld_schedule(bag, entries, artifacts)
     exhibits = exhibit_index(ledger.events, withheld=withheld, problems=artifacts.failures)
+    _check_scheduled_numbers(withheld, exhibits, artifacts)
     _check_artifacts(bag, payload_manifest, exhibits, artifacts)
 
     verdict = BundleVerdict(report, trust_given=bool(trust))
@@ -443,14 +444,16 @@ def _withheld_schedule(bag: BagSource, lines: Sequence[LedgerLine], check: Check
         where = f"{WITHHELD} item {number}"
         if not isinstance(item, dict) or set(item) != {"exhibit", "sha256", "entries", "reason"}:
             raise FormatError(f"{bag.name}: {where} must hold exhibit, sha256, entries and reason")
-        records = item["entries"]
-        if not isinstance(records, list) or not records or not all(isinstance(n, int) for n in records):
+        records, exhibit = item["entries"], item["exhibit"]
+        if not isinstance(records, list) or not records or not all(_whole(n) for n in records):
             raise FormatError(f"{bag.name}: {where}: entries must be a list of entry numbers")
+        if not _whole(exhibit):
+            raise FormatError(f"{bag.name}: {where}: exhibit must be an exhibit number")
         digest = check_sha256_hex(item["sha256"], what=f"{where} sha256")
         reason = item["reason"]
         if not isinstance(reason, str):
             raise FormatError(f"{bag.name}: {where}: reason must be text")
-        schedule.append(WithheldExhibit(digest, tuple(records), reason))
+        schedule.append(WithheldExhibit(digest, tuple(records), reason, exhibit))
         for index in records:
             if index in claimed:
                 check.fail(f"{where}: entry {index} is already scheduled for {claimed[index][:16]}...")
@@ -468,6 +471,23 @@ def _withheld_schedule(bag: BagSource, lines: Sequence[LedgerLine], check: Check
         if isinstance(line, WithheldEntry) and index not in claimed:
             check.fail(f"entry {index} is withheld ({line.reason!r}) but {WITHHELD} does not schedule it")
     return schedule
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_scheduled_numbers(
+    schedule: Sequence[WithheldExhibit], exhibits: Sequence[Mapping[str, Any]], check: Check
+) -> None:
+    """The exhibit number the schedule gives each withheld artifact is the one the ledger gives it."""
+    numbers = {exhibit["sha256"]: exhibit["exhibit"] for exhibit in exhibits}
+    for number, item in enumerate(schedule):
+        if numbers.get(item.sha256) != item.exhibit:
+            check.fail(
+                f"{WITHHELD} item {number}: exhibit {item.exhibit}, but the ledger numbers "
+                f"{item.sha256[:16]}... exhibit {numbers.get(item.sha256)}"
+            )
 
 
 def _check_previous(

@@ -37,6 +37,7 @@ class WithheldExhibit:
     sha256: str
     records: tuple[int, ...]
     reason: str
+    exhibit: int | None = None  # the number a schedule gives it (the index computes its own)
 
 
 def exhibit_index(

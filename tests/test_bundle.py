@@ -515,6 +515,10 @@ WITHHELD_TAMPERING: dict[str, tuple[Callable[[Path, int], None], dict[int, str]]
         lambda bag, n: _edit_line(bag, n, lambda d: {**d, "withheld": "something else"}),
         {12: "entry 4 is withheld for 'something else'"},
     ),
+    "exhibit number changed in the schedule": (
+        lambda bag, n: _renumber_schedule(bag),
+        {12: "but the ledger numbers"},
+    ),
     "schedule emptied": (
         lambda bag, n: (bag / "data" / "withheld.json").write_text(
             json.dumps({"case": CASE, "format": "custody-bundle/v1", "withheld": []})
@@ -522,6 +526,13 @@ WITHHELD_TAMPERING: dict[str, tuple[Callable[[Path, int], None], dict[int, str]]
         {12: "but data/withheld.json does not schedule it"},
     ),
 }
+
+
+def _renumber_schedule(bag: Path) -> None:
+    schedule = bag / "data" / "withheld.json"
+    document = json.loads(schedule.read_bytes())
+    document["withheld"][0]["exhibit"] += 1
+    schedule.write_text(json.dumps(document))
 
 
 def _edit_line(bag: Path, index: int, change: Callable[[dict], dict]) -> None:

@@ -489,7 +489,7 @@ WITHHELD_TAMPERING: dict[str, tuple[str, Callable[[Path], None], bool, dict[int,
     ),
     "an entry past the end scheduled": (
         "one",
-        _schedule(lambda s: s[0].update(entries=[2, 99, -1])),
+        _schedule(lambda s: s[0].update(entries=[2, 99])),
         True,
         {7: "", 12: "entry 99 is scheduled as withheld but is not withheld"},
     ),

@@ -1218,11 +1218,12 @@ def artifact_provenance(document: dict[str, Any]) -> dict[str, Any]:
 @dataclass(frozen=True)
 class WithheldExhibit:
     """An artifact the bundle withholds (an item of data/withheld.json): its digest, the entries
-    recording it (withheld too) and why."""
+    recording it (withheld too), why, and the exhibit number the schedule gives it."""
 
     sha256: str
     records: tuple[int, ...]
     reason: str
+    exhibit: int | None = None
 
 
 def exhibit_index(
@@ -1701,6 +1702,7 @@ def _verify(bag: Bag, trust: Sequence[str]) -> Verdict:
     check = report.add(TITLES["artifacts"])
     withheld = withheld_schedule(bag, entries, check)
     exhibits = exhibit_index(ledger.events, check.failures, withheld)
+    _check_scheduled_numbers(withheld, exhibits, check)
     disclosed = {p for p in payload_manifest if p.startswith("data/artifacts/")}
     wanted = {artifact_path(e["sha256"], e["name"]): e for e in exhibits if "withheld" not in e}
     for exhibit in exhibits:
@@ -1756,14 +1758,16 @@ def withheld_schedule(
         where = f"{WITHHELD} item {number}"
         if not isinstance(item, dict) or set(item) != {"exhibit", "sha256", "entries", "reason"}:
             raise Refusal(f"{bag.name}: {where} must hold exhibit, sha256, entries and reason")
-        records = item["entries"]
-        if not isinstance(records, list) or not records or not all(isinstance(n, int) for n in records):
+        records, exhibit = item["entries"], item["exhibit"]
+        if not isinstance(records, list) or not records or not all(_whole(n) for n in records):
             raise Refusal(f"{bag.name}: {where}: entries must be a list of entry numbers")
+        if not _whole(exhibit):
+            raise Refusal(f"{bag.name}: {where}: exhibit must be an exhibit number")
         digest = check_sha256_hex(item["sha256"], what=f"{where} sha256")
         reason = item["reason"]
         if not isinstance(reason, str):
             raise Refusal(f"{bag.name}: {where}: reason must be text")
-        schedule.append(WithheldExhibit(digest, tuple(records), reason))
+        schedule.append(WithheldExhibit(digest, tuple(records), reason, exhibit))
         for index in records:
             if index in claimed:
                 check.fail(f"{where}: entry {index} is already scheduled for {claimed[index][:16]}...")
@@ -1781,6 +1785,23 @@ def withheld_schedule(
         if isinstance(line, WithheldEntry) and index not in claimed:
             check.fail(f"entry {index} is withheld ({line.reason!r}) but {WITHHELD} does not schedule it")
     return schedule
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_scheduled_numbers(
+    schedule: Sequence[WithheldExhibit], exhibits: Sequence[Mapping[str, Any]], check: Check
+) -> None:
+    """The exhibit number the schedule gives each withheld artifact is the one the ledger gives it."""
+    numbers = {exhibit["sha256"]: exhibit["exhibit"] for exhibit in exhibits}
+    for number, item in enumerate(schedule):
+        if numbers.get(item.sha256) != item.exhibit:
+            check.fail(
+                f"{WITHHELD} item {number}: exhibit {item.exhibit}, but the ledger numbers "
+                f"{item.sha256[:16]}... exhibit {numbers.get(item.sha256)}"
+            )
 
 
 def _matches(trusted: str, key_id: str) -> bool:
