@@ -6,13 +6,15 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from custody.keys import PassphraseCallback
 from custody.ledger_verify import Report
-from custody.workspace import PASSPHRASE_ENV, Workspace, env_passphrase_callback
+
+if TYPE_CHECKING:
+    from custody.workspace import Workspace
 
 
 def prompt_passphrase(what: str) -> str:
@@ -20,6 +22,8 @@ def prompt_passphrase(what: str) -> str:
 
 
 def prompt_new_passphrase(what: str) -> str:
+    from custody.workspace import PASSPHRASE_ENV  # noqa: PLC0415 - see open_workspace
+
     value = os.environ.get(PASSPHRASE_ENV)
     if value:
         return value
@@ -40,10 +44,16 @@ class CliState:
     debug: bool
 
     def open_workspace(self) -> Workspace:
+        # Imported here: the workspace brings the database layer (~0.3 s of imports), which
+        # commands that need no workspace (custody verify, offline) must not pay for.
+        from custody.workspace import Workspace  # noqa: PLC0415
+
         return Workspace.open(self.workspace, passphrase_callback=self.passphrase_callback)
 
     @property
     def passphrase_callback(self) -> PassphraseCallback:
+        from custody.workspace import env_passphrase_callback  # noqa: PLC0415
+
         return env_passphrase_callback(fallback=prompt_passphrase)
 
 

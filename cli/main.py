@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from custody import __version__
 from custody.errors import CustodyError
@@ -41,7 +40,7 @@ COMMAND_MODULES = {
     "fsck": "fsck",
     "demo": "demo",
     "bundle": "bundles",
-    "verify": "bundles",
+    "verify": "verify",
 }
 
 
@@ -66,12 +65,21 @@ class CustodyGroup(click.Group):
         except CustodyError as exc:
             _report(ctx, exc, exc.diagnostics())
             ctx.exit(exc.exit_code)
-        except SQLAlchemyError as exc:
-            _report(ctx, exc, f"database error: {getattr(exc, 'orig', None) or exc}")
-            ctx.exit(1)
         except OSError as exc:
             _report(ctx, exc, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
             ctx.exit(3)
+        except Exception as exc:
+            if not _is_database_error(exc):
+                raise
+            _report(ctx, exc, f"database error: {getattr(exc, 'orig', None) or exc}")
+            ctx.exit(1)
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    """A SQLAlchemy error, without importing SQLAlchemy: commands that never touch the database
+    (custody verify) must not pay for its import, and cannot have raised one."""
+    errors = sys.modules.get("sqlalchemy.exc")
+    return errors is not None and isinstance(exc, errors.SQLAlchemyError)
 
 
 def _report(ctx: click.Context, exc: BaseException, message: str) -> None:

@@ -19,7 +19,21 @@ from custody.errors import (
 )
 from custody.keys import PublicKey, Signature, Signer
 from custody.models import HIL, ArtifactRole, HILFunction, HumanInvolvement, Origin, Provenance, Source
-from custody.workspace import Workspace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from custody.workspace import Workspace
+
+
+def __getattr__(name: str) -> object:
+    # The workspace pulls in the database layer (SQLAlchemy, ~0.4 s); the offline verifier and the
+    # pure core never need it, so it is imported on first use only.
+    if name == "Workspace":
+        from custody.workspace import Workspace  # noqa: PLC0415
+
+        return Workspace
+    raise AttributeError(f"module 'custody' has no attribute {name!r}")
+
 
 __all__ = [
     "HIL",

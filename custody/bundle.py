@@ -31,12 +31,11 @@ Invariants:
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from importlib import resources
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from string import Template
 from typing import Any
 
@@ -52,6 +51,21 @@ from custody.bag import (
     manifest_text,
     sha256_of,
     write_zip,
+)
+from custody.bundle_layout import (
+    CASE_JSONLD,
+    CHECKPOINT,
+    ENTRIES,
+    EXHIBITS,
+    FORMAT,
+    KEYS_INDEX,
+    LOG_KEY_PEM,
+    SIGNATURE_FILE,
+    STANDALONE_VERIFIER,
+    VERIFY_DOC,
+    WITHHELD,
+    artifact_path,
+    key_pem_path,
 )
 from custody.canonical import canonical_bytes
 from custody.case_checkpoints import sign_case_checkpoint
@@ -69,19 +83,6 @@ from custody.resources import templates_dir
 from custody.statement import Subject
 from custody.workspace import Workspace
 
-FORMAT = "custody-bundle/v1"
-SIGNATURE_FILE = f"{TAG_MANIFEST}.sig"
-VERIFY_DOC = "VERIFY.md"
-STANDALONE_VERIFIER = "verify_bundle.py"
-ENTRIES = "data/ledger/entries.jsonl"
-CHECKPOINT = "data/ledger/checkpoint"
-EXHIBITS = "data/exhibits.json"
-WITHHELD = "data/withheld.json"
-CASE_JSONLD = "data/case.jsonld"
-KEYS_INDEX = "data/keys/keys.json"
-LOG_KEY_PEM = "data/keys/log.pem"
-_EXTENSION = re.compile(r"\.[a-z0-9]{1,10}")
-
 
 @dataclass(frozen=True)
 class ExportedBundle:
@@ -92,16 +93,6 @@ class ExportedBundle:
     artifacts: int
     tagmanifest_sha256: str
     sequence: int  # the bundle.exported entry
-
-
-def artifact_path(digest: str, name: str | None) -> str:
-    """``data/artifacts/<sha256>`` plus the extension of the recorded name, if a plain one."""
-    suffix = PurePosixPath(name or "").suffix.lower()
-    return f"data/artifacts/{digest}{suffix if _EXTENSION.fullmatch(suffix) else ''}"
-
-
-def key_pem_path(name: str) -> str:
-    return f"data/keys/{name}.pem"
 
 
 @dataclass(frozen=True)

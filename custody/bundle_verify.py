@@ -30,7 +30,7 @@ from custody.bag import (
     parse_bag_info,
     parse_manifest,
 )
-from custody.bundle import (
+from custody.bundle_layout import (
     CHECKPOINT,
     ENTRIES,
     EXHIBITS,

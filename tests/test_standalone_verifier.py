@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 from custody import merkle
 from custody.bag import BAGIT_TXT, BagFile, bag_info_text, manifest_text, write_zip
-from custody.bundle import FORMAT, artifact_path
+from custody.bundle_layout import FORMAT, artifact_path
 from custody.canonical import parse_json_object
 from custody.checkpoint import Checkpoint, sign_checkpoint
 from custody.disclosure import WithheldEntry
