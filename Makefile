@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/record.py
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/import.py
+	$(BIN)/python bench/verify.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info
