@@ -22,12 +22,13 @@ def demo(out: Path | None) -> None:
     chatbot from their tool cards, records a captured ad, a decoy conversation (in a run with
     an approving operator) and a translation derived from the ad, then shows the log and
     then signs a checkpoint, transfers custody from ana to cole (release and accept), has cole
-    countersign the checkpoint, and shows and verifies the log. The demo keys use a published
-    passphrase: never use them for real evidence.
+    countersign the checkpoint, shows and verifies the log, exports a disclosure bundle and
+    verifies it offline. The demo keys use a published passphrase: never use them for real
+    evidence.
     """
     result = run_demo(out, click.echo)
     if not result.log_valid:
-        raise click.ClickException("the demo case's log did not verify")
+        raise click.ClickException("the demo case's log or bundle did not verify")
 
 
 COMMANDS = [demo]

@@ -1,5 +1,5 @@
-"""The built-in demo scenario: a small decoy-chatbot case recorded end to end, checkpointed and
-handed from one custodian to another.
+"""The built-in demo scenario: a small decoy-chatbot case recorded end to end, checkpointed,
+handed from one custodian to another, exported as a disclosure bundle and verified offline.
 
 It drives the same library functions as the CLI, on the embedded default (SQLite + files), in a
 given or temporary folder. Demo keys use a fixed, published passphrase: they are for the demo only.
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from custody.actors import create_key
+from custody.bundle import export_bundle
+from custody.bundle_verify import verify_bundle
 from custody.case_checkpoints import cosign_checkpoint, sign_case_checkpoint
 from custody.caselog import log_lines, verify_case_log
 from custody.cases import get_case, open_case
@@ -35,7 +37,8 @@ class DemoResult:
     workspace: Path
     case_id: str
     log_entries: int
-    log_valid: bool
+    log_valid: bool  # and the bundle verified
+    bundle: Path
 
 
 def run_demo(out_dir: Path | None, emit: Callable[[str], None]) -> DemoResult:
@@ -191,7 +194,18 @@ def run_demo(out_dir: Path | None, emit: Callable[[str], None]) -> DemoResult:
         report = verify_case_log(ws, CASE_ID)
         for check in report.checks:
             emit(f"    {check.number}. [{'OK' if check.ok else 'FAIL'}] {check.title}")
-        emit(f"Redacted transcript: {redacted.resolve()}")
-        emit(f"Workspace: {root.resolve()}")
-        emit(f"Try: custody --workspace {root.resolve()} log {CASE_ID} --verify")
-        return DemoResult(root, CASE_ID, len(lines), report.ok)
+        bundle = out_root / f"{CASE_ID}-disclosure.zip"
+        bundle.unlink(missing_ok=True)
+        step(f"custody --as cole bundle {CASE_ID} -o {bundle.name} --recipient 'defence solicitors'")
+        exported = export_bundle(ws, CASE_ID, bundle, recipient="defence solicitors", actor_name="cole")
+        emit(f"    {exported.artifacts} artifacts, {exported.entries} entries, root {exported.root[:16]}...")
+    step(f"custody verify {bundle.name}   (offline: no workspace, no database)")
+    verdict = verify_bundle(bundle)
+    for check in verdict.report.checks:
+        emit(f"    {check.number}. [{'OK' if check.ok else 'FAIL'}] {check.title}")
+    emit(f"    Result: {verdict.summary}")
+    emit(f"Redacted transcript: {redacted.resolve()}")
+    emit(f"Disclosure bundle: {bundle.resolve()}   (unzip it and read VERIFY.md)")
+    emit(f"Workspace: {root.resolve()}")
+    emit(f"Try: custody --workspace {root.resolve()} log {CASE_ID} --verify")
+    return DemoResult(root, CASE_ID, len(lines), report.ok and verdict.ok, bundle)

@@ -23,9 +23,15 @@ def test_demo_runs_end_to_end(cli: Cli) -> None:
         "accept",
         "cosign",
         "--verify",
+        "bundle OP-LANTERN",
+        "custody verify",
     ):
         assert step in result.out, step
     assert "[FAIL]" not in result.out
+    assert "Result: VALID, not anchored to a trusted key" in result.out
+    bundle = cli.cwd / "out" / "OP-LANTERN-disclosure.zip"
+    assert f"Disclosure bundle: {bundle.resolve()}" in result.out
+    assert cli.ok("verify", bundle).out.splitlines()[-1] == "Result: VALID, not anchored to a trusted key"
     workspace = cli.cwd / "out" / "workspace"
     verified = cli.ok("--workspace", workspace, "log", "OP-LANTERN", "--verify")
     assert "Result: VALID" in verified.out
