@@ -74,7 +74,15 @@ from custody.caseuco import graph_of
 from custody.checkpoint import _unverified_checkpoint
 from custody.disclosure import WithheldEntry
 from custody.errors import FormatError, IntegrityError, NotFoundError, PolicyError, StoreError
-from custody.events import BUNDLE_EXPORTED, KEY_ADDED, CustodyEvent, _unverified_event, role_may_sign
+from custody.events import (
+    ARTIFACT_DERIVED,
+    ARTIFACT_RECORDED,
+    BUNDLE_EXPORTED,
+    KEY_ADDED,
+    CustodyEvent,
+    _unverified_event,
+    role_may_sign,
+)
 from custody.exhibits import WithheldExhibit, exhibit_index, ledger_keys
 from custody.keys import PublicKey, fingerprint
 from custody.ledger import key_description, key_subject, ledger_writer, unlock_actor
@@ -139,6 +147,7 @@ def export_bundle(
     top = f"{case_id}-{checkpoint.size:06d}"
 
     withheld = _withheld_exhibits(exhibit_index(events), withhold, case_id)
+    _refuse_orphaned_redactions(events, withheld)
     hidden = {sequence for item in withheld for sequence in item.records}
     reasons = {sequence: item.reason for item in withheld for sequence in item.records}
     lines = [
@@ -233,6 +242,27 @@ def _withheld_exhibits(
         exhibit = matches[0]
         chosen[exhibit["sha256"]] = WithheldExhibit(exhibit["sha256"], tuple(exhibit["records"]), item.reason)
     return list(chosen.values())
+
+
+def _refuse_orphaned_redactions(events: Sequence[CustodyEvent], withheld: Sequence[WithheldExhibit]) -> None:
+    """A disclosed redacted transcript is checked against its original's signed commitment root,
+    which withholding the original's record would hide: refuse, rather than export a bundle that
+    cannot verify."""
+    hidden = {item.sha256 for item in withheld}
+    for event in events:
+        if event.event_type not in (ARTIFACT_DERIVED, ARTIFACT_RECORDED):
+            continue
+        details = event.body.get("details")
+        if not isinstance(details, dict) or details.get("kind") != "redacted-transcript":
+            continue
+        digest = event.body["artifact"]["digest"]["sha256"]
+        parents = [p.get("sha256") for p in event.body.get("derived_from", {}).get("parents", [])]
+        if digest not in hidden and any(parent in hidden for parent in parents):
+            raise PolicyError(
+                f"the redacted transcript {digest[:16]}... is disclosed, but its original is withheld: "
+                "the redaction could not be checked against the original's signed commitment root",
+                hint="withhold the redacted copy too, or disclose the original's record",
+            )
 
 
 def _artifact_files(ws: Workspace, exhibits: Sequence[dict[str, Any]]) -> Iterator[BagFile]:

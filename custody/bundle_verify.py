@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,10 +43,12 @@ from custody.bundle_layout import (
 )
 from custody.canonical import parse_json_object
 from custody.checkpoint import _unverified_checkpoint, open_checkpoint
+from custody.commitments import verify_redacted
 from custody.digests import check_sha256_hex
 from custody.disclosure import LedgerLine, WithheldEntry, leaf_of, parse_ledger_lines, tree_of
-from custody.errors import CustodyError, FormatError, InputFileError
-from custody.exhibits import WithheldExhibit, exhibit_index, ledger_keys
+from custody.errors import CustodyError, FormatError, InputFileError, IntegrityError
+from custody.events import CustodyEvent
+from custody.exhibits import ARTIFACT_EVENTS, WithheldExhibit, exhibit_index, ledger_keys
 from custody.keys import PublicKey, fingerprint
 from custody.ledger_verify import (
     Check,
@@ -56,6 +59,7 @@ from custody.ledger_verify import (
     verify_continuity,
     verify_ledger,
 )
+from custody.models import Provenance
 from custody.safezip import MemberStream, ZipLimits, check_members, open_zip
 
 MAX_INDEX_BYTES = 64 * 1024 * 1024
@@ -295,6 +299,7 @@ def _verify_signed(
     exhibits = exhibit_index(ledger.events, withheld=withheld, problems=artifacts.failures)
     _check_scheduled_numbers(withheld, exhibits, artifacts)
     _check_artifacts(bag, payload_manifest, exhibits, artifacts)
+    _check_redactions(bag, ledger.events, withheld, report.add(_REDACTIONS_CHECK))
 
     verdict = BundleVerdict(report, trust_given=bool(trust))
     if trust:
@@ -318,6 +323,7 @@ _COVERAGE_CHECK = "the checkpoint covers exactly the disclosed entries"
 _PREVIOUS_CHECK = "the earlier disclosure's log is a prefix of this one: no entry was rewritten or removed"
 _TRUST_CHECK = "the exporting key or the log key is one given with --trust"
 _ARTIFACTS_CHECK = "every recorded artifact is disclosed under its digest; exhibits.json matches the ledger"
+_REDACTIONS_CHECK = "every redacted transcript proves out against its original's signed commitment root"
 
 
 def _check_payload(
@@ -429,6 +435,85 @@ def _check_artifacts(
     index = _json(bag, EXHIBITS)
     if index.get("format") != FORMAT or index.get("exhibits") != exhibits:
         check.fail(f"{EXHIBITS} does not match the exhibits the ledger records (numbers, digests, records)")
+
+
+def _check_redactions(
+    bag: BagSource,
+    events: Sequence[CustodyEvent | None],
+    withheld: Sequence[WithheldExhibit],
+    check: Check,
+) -> None:
+    """Check 13: every disclosed redacted transcript (a record whose details kind is
+    "redacted-transcript") is verified with ``custody.commitments.verify_redacted`` against the
+    commitment root in the disclosed record of the transcript it derives from. A record that is
+    not a valid provenance is left to check 12, as is an artifact whose bytes are missing."""
+    records = []
+    for event in events:
+        if event is None or event.event_type not in ARTIFACT_EVENTS:
+            continue
+        try:
+            records.append(Provenance.from_dict(event.body))
+        except FormatError:
+            continue
+    roots: dict[str, Any] = {}  # transcript digest -> the commitment root its first record gives
+    disclosed: set[str] = set()
+    for record in records:
+        disclosed.add(record.digest)
+        commitments = (record.details or {}).get("commitments")
+        if isinstance(commitments, dict) and "root" in commitments:
+            roots.setdefault(record.digest, commitments["root"])
+    reasons = {item.sha256: item.reason for item in withheld}
+    checked: set[str] = set()
+    for record in records:
+        if (record.details or {}).get("kind") != "redacted-transcript" or record.digest in checked:
+            continue
+        checked.add(record.digest)
+        inner = artifact_path(record.digest, record.name)
+        if inner not in bag.sizes:
+            continue  # check 12 says it is missing
+        original = next((p for p in record.derived_from if p in roots), None)
+        if original is None:
+            check.fail(_no_original(inner, record.derived_from, disclosed, reasons))
+            continue
+        root = roots[original]
+        if not isinstance(root, str) or not _HEX64.fullmatch(root):
+            check.fail(
+                f"{inner}: the record of its original transcript {original[:16]}... "
+                "carries no valid commitment root"
+            )
+            continue
+        if bag.sizes[inner] > MAX_INDEX_BYTES:
+            check.fail(f"{inner}: {bag.sizes[inner]} bytes, too large to check (limit {MAX_INDEX_BYTES})")
+            continue
+        try:
+            verify_redacted(bag.read(inner), bytes.fromhex(root))
+        except IntegrityError as exc:
+            check.fail(
+                f"{inner}: does not prove out against the signed commitment root of transcript "
+                f"{original[:16]}...: {exc.message}"
+            )
+        except FormatError as exc:
+            check.fail(f"{inner}: {exc.message}")
+
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _no_original(inner: str, parents: Sequence[str], disclosed: set[str], reasons: Mapping[str, str]) -> str:
+    """Why a redacted transcript cannot be checked: no parent has a disclosed record with a root."""
+    if not parents:
+        return f"{inner}: a redacted transcript that names no original transcript (derived_from)"
+    for parent in parents:
+        if parent in disclosed:
+            return (
+                f"{inner}: the record of its original transcript {parent[:16]}... carries no commitment root"
+            )
+    parent = parents[0]
+    why = f", withheld: {reasons[parent]}" if parent in reasons else ""
+    return (
+        f"{inner}: its original transcript's record is not disclosed (transcript {parent[:16]}...{why}); "
+        "it cannot be checked against the signed commitment root"
+    )
 
 
 def _withheld_schedule(bag: BagSource, lines: Sequence[LedgerLine], check: Check) -> list[WithheldExhibit]:

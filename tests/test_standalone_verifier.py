@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from custody import bundle as exporter
 from custody import merkle
 from custody.bag import BAGIT_TXT, BagFile, bag_info_text, manifest_text, write_zip
 from custody.bundle_layout import FORMAT, artifact_path
@@ -35,9 +36,10 @@ from custody.models import HIL, ArtifactRole, HILFunction, HumanInvolvement, Ori
 from custody.standalone import verify_bundle as standalone
 from custody.statement import Subject
 from custody.timeutil import parse_rfc3339
+from custody.workspace import Workspace
 from custody_cli.main import cli as custody_command
 from tests import test_bundle
-from tests.conftest import TOOLCARDS, CliResult, make_cli
+from tests.conftest import PASSPHRASE, REPO, TOOLCARDS, CliResult, make_cli
 from tests.core.ledger_builder import CASE_ID, LedgerBuilder, fixed_signer, key_description
 
 SCRIPT = Path(standalone.__file__)
@@ -108,7 +110,7 @@ def test_untouched_bundle_zip_and_folder(exported: tuple[Path, Path, str], bag: 
     for target in (exported[1], bag):
         report = _assert_same(target)
         assert report["verdict"] == "VALID, not anchored to a trusted key"
-        assert [c["number"] for c in report["checks"]] == list(range(1, 13))
+        assert [c["number"] for c in report["checks"]] == list(range(1, 14))
 
 
 def test_run_inside_the_unzipped_bag_without_arguments(bag: Path) -> None:
@@ -119,7 +121,7 @@ def test_run_inside_the_unzipped_bag_without_arguments(bag: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == f"Verification of bundle {bag.name}:"
     assert lines[-1] == "Result: VALID, not anchored to a trusted key"
-    assert sum(line.startswith("  ") and "[OK]" in line for line in lines) == 12
+    assert sum(line.startswith("  ") and "[OK]" in line for line in lines) == 13
 
 
 def _log_key_id(bag: Path) -> str:
@@ -136,7 +138,7 @@ def test_trust(exported: tuple[Path, Path, str], bag: Path) -> None:
     assert both["anchored_by"] == [_log_key_id(bag)]
     stranger = _assert_same(bundle, "--trust", "0123456789abcdef")
     assert stranger["verdict"] == "INVALID"
-    assert stranger["checks"][-1]["number"] == 13
+    assert stranger["checks"][-1]["number"] == 14
     assert stranger["checks"][-1]["status"] == "FAIL"
     for odd in ("sha256:" + cole, cole[:15], cole.upper()):
         _assert_same(bundle, "--trust", odd)
@@ -329,7 +331,7 @@ def test_withheld_bundles_verify_the_same(
     for target in (bundle, bag):
         report = _assert_same(target)
         assert report["verdict"] == "VALID, not anchored to a trusted key", _failed(report)
-        assert [c["number"] for c in report["checks"]] == list(range(1, 13))
+        assert [c["number"] for c in report["checks"]] == list(range(1, 14))
     cole = withheld_bundles["cole"].name
     assert _assert_same(bundle, "--trust", cole[:16])["anchored_by"] == [cole]
     # What the verifiers accepted: lines that stand in for the withheld entries, the schedule, and
@@ -559,6 +561,191 @@ def test_tampering_with_what_is_withheld(
     assert set(failed) == set(expected), failed
     for number, fragment in expected.items():
         assert any(fragment in message for message in failed[number]), (number, fragment, failed[number])
+
+
+# --- redacted transcripts: check 13 ----------------------------------------------------------------
+
+RCASE = "OP-LANTERN"
+CONVERSATIONS = REPO / "sample_cases" / "op-lantern" / "conversations"
+REDACTION_REASON = "the counterpart's messages hold third-party personal data"
+
+
+@pytest.fixture(scope="module")
+def redacted_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The demo's setup from the CLI: the op-lantern conversations imported in a HIL2 run
+    supervised by cole, one of them redacted to the decoy's lines, then exported by cole in full
+    ("full") and withholding the redacted transcript's original ("parent withheld")."""
+    cli = make_cli(tmp_path_factory.mktemp("redacted"), None)
+    cli.ok("init")
+    cli.ok("key", "new", "ana", "--role", "investigator")
+    cli.ok("key", "new", "cole", "--role", "custodian")
+    cli.ok("case", "open", RCASE, "--title", "Decoy", "--jurisdiction", "UK", "--authority", "AUTH/7")
+    cli.ok("tool", "add", TOOLCARDS / "decoy-chatbot.yaml", "--case", RCASE)
+    run = (
+        cli.ok(
+            "run",
+            "start",
+            "--case",
+            RCASE,
+            "--tool",
+            "lantern-decoy",
+            "--hil",
+            "HIL2_APPROVED",
+            "--supervisor",
+            "cole",
+        )
+        .out.strip()
+        .split()[-1]
+    )
+    cli.ok("import", "chat", CONVERSATIONS, "--case", RCASE, "--run", run)
+    cli.ok("run", "end", run, "--case", RCASE)
+    transcript = sorted(CONVERSATIONS.glob("*.jsonl"))[1]
+    parent = hashlib.sha256(transcript.read_bytes()).hexdigest()
+    out = cli.ok(
+        "redact",
+        parent[:12],
+        "--case",
+        RCASE,
+        "--keep-speaker",
+        "decoy",
+        "--reason",
+        REDACTION_REASON,
+        "-o",
+        "redacted.json",
+    ).out
+    assert "withheld" in out, out
+    redacted = hashlib.sha256((cli.cwd / "redacted.json").read_bytes()).hexdigest()
+    cli.ok("transfer", "--case", RCASE, "--to", "cole", "--reason", "to the exhibits officer")
+    cli.ok("--as", "cole", "accept", "--case", RCASE)
+    full, withheld = cli.cwd / "full.zip", cli.cwd / "parent-withheld.zip"
+    cli.ok("--as", "cole", "bundle", RCASE, "-o", full)
+    # custody bundle refuses to withhold the original of a disclosed redaction (the copy could not
+    # be checked); such a bundle is made here with that refusal switched off, as a forger could.
+    refused = cli("--as", "cole", "bundle", RCASE, "-o", withheld, "--withhold", parent, "--reason", "r")
+    assert refused.code == 1, str(refused)
+    assert "its original is withheld" in refused.err
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        Workspace.open(cli.cwd, passphrase_callback=lambda _what: PASSPHRASE) as ws,
+    ):
+        patch.setattr(exporter, "_refuse_orphaned_redactions", lambda *_args: None)
+        exporter.export_bundle(
+            ws, RCASE, withheld, withhold=[exporter.Withholding(parent, "not relevant")], actor_name="cole"
+        )
+    return {"full": full, "parent withheld": withheld, "parent": parent, "redacted": redacted}
+
+
+def _redacted_file(bag: Path, digest: str) -> Path:
+    (path,) = (bag / "data" / "artifacts").glob(digest + "*")
+    return path
+
+
+def test_a_redacted_transcript_proves_out(redacted_bundles: dict[str, Any], tmp_path: Path) -> None:
+    bag = _unzip(redacted_bundles["full"], tmp_path / "bag")
+    assert _redacted_file(bag, redacted_bundles["redacted"]).name.endswith(".json")
+    for target in (redacted_bundles["full"], bag):
+        report = _assert_same(target)
+        assert report["verdict"] == "VALID, not anchored to a trusted key", _failed(report)
+        assert [c["number"] for c in report["checks"]] == list(range(1, 14))
+        assert report["checks"][12]["title"] == (
+            "every redacted transcript proves out against its original's signed commitment root"
+        )
+
+
+def test_a_shown_word_changed_in_a_redacted_transcript(
+    redacted_bundles: dict[str, Any], tmp_path: Path
+) -> None:
+    bag = _unzip(redacted_bundles["full"], tmp_path / "bag")
+    path = _redacted_file(bag, redacted_bundles["redacted"])
+    document = json.loads(path.read_bytes())
+    (entry, position) = next(
+        (e["shown"], n)
+        for n, e in enumerate(document["entries"])
+        if "shown" in e and '"message"' in e["shown"]["line"]
+    )
+    line = json.loads(entry["line"])
+    line["text"] = "changed " + line["text"]
+    entry["line"] = json.dumps(line, separators=(",", ":"))
+    path.write_bytes(json.dumps(document, sort_keys=True, separators=(",", ":")).encode())
+    _reseal(bag)
+    report = _assert_same(bag)
+    assert report["verdict"] == "INVALID"
+    failed = _failed(report)
+    assert {7, 13} <= set(failed), failed
+    inner = path.relative_to(bag).as_posix()
+    (message,) = failed[13]
+    assert message.startswith(
+        f"{inner}: does not prove out against the signed commitment root of transcript "
+        f"{redacted_bundles['parent'][:16]}...: redacted transcript entry {position} "
+        f"(transcript line {position + 1}, the line says seq {line['seq']}): the shown line and salt give"
+    ), message
+    assert message.endswith("the line or its salt was changed")
+
+
+def test_a_redacted_transcript_whose_original_is_withheld(
+    redacted_bundles: dict[str, Any], tmp_path: Path
+) -> None:
+    bundle = redacted_bundles["parent withheld"]
+    bag = _unzip(bundle, tmp_path / "bag")
+    for target in (bundle, bag):
+        report = _assert_same(target)
+        assert report["verdict"] == "INVALID"
+        failed = _failed(report)
+        assert set(failed) == {13}, failed
+        inner = _redacted_file(bag, redacted_bundles["redacted"]).relative_to(bag).as_posix()
+        assert failed[13] == [
+            f"{inner}: its original transcript's record is not disclosed (transcript "
+            f"{redacted_bundles['parent'][:16]}..., withheld: not relevant); it cannot be checked "
+            "against the signed commitment root"
+        ]
+
+
+# Redacted documents behind recomputed manifests that neither verifier may accept: the same
+# failure of check 13 (and of 7 and 12: the bytes and the signature no longer match).
+REDACTED_FORGERIES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
+    "a withheld commitment changed": (
+        lambda d: next(e for e in d["entries"] if "withheld" in e)["withheld"].update(commitment="0" * 64),
+        "commitments lead to root",
+    ),
+    "the stated root changed": (lambda d: d.update(root="1" * 64), "is for commitment root"),
+    "an entry dropped": (lambda d: d["entries"].pop(), "transcript lines says"),
+    "an entry of another kind": (lambda d: d["entries"].__setitem__(0, {"hidden": {}}), "entry 0 must be"),
+    "a salt in uppercase": (
+        lambda d: next(e for e in d["entries"] if "shown" in e)["shown"].update(salt="A" * 64),
+        "salt must be 64 lowercase hex",
+    ),
+    "a withheld line without a reason": (
+        lambda d: next(e for e in d["entries"] if "withheld" in e)["withheld"].update(reason=" "),
+        "needs a reason",
+    ),
+    "another schema": (lambda d: d.update(schema="v0"), "schema must be"),
+}
+
+
+@pytest.mark.parametrize("forgery", sorted(REDACTED_FORGERIES))
+def test_forged_redacted_transcripts_fail_the_same_way(
+    redacted_bundles: dict[str, Any], tmp_path: Path, forgery: str
+) -> None:
+    change, fragment = REDACTED_FORGERIES[forgery]
+    bag = _unzip(redacted_bundles["full"], tmp_path / "bag")
+    path = _redacted_file(bag, redacted_bundles["redacted"])
+    _edit_json(path, change)
+    _reseal(bag)
+    failed = _failed(_assert_same(bag))
+    assert {7, 13} <= set(failed), failed
+    assert any(fragment in message for message in failed[13]), failed[13]
+
+
+def test_the_text_report_of_a_redaction_reads_the_same(
+    redacted_bundles: dict[str, Any], tmp_path: Path
+) -> None:
+    target = redacted_bundles["parent withheld"]
+    reference = CliRunner().invoke(custody_command, ["verify", str(target)])
+    ours = subprocess.run(
+        [sys.executable, str(SCRIPT), str(target)], capture_output=True, text=True, check=False
+    )
+    assert (ours.returncode, ours.stdout) == (reference.exit_code, reference.stdout)
+    assert "13. [FAIL] every redacted transcript" in ours.stdout
 
 
 LONG = "x" * 1025

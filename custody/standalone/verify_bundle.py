@@ -23,7 +23,8 @@ It performs the same numbered checks as ``custody verify`` and reaches the same 
     10. the checkpoint covers exactly the disclosed entries
     11. custody passed hand to hand: every release accepted, accesses by the custodian
     12. every recorded artifact is disclosed under its digest; exhibits.json matches the ledger
-    13. (with --trust) the exporting key or the log key is one you trust
+    13. every redacted transcript proves out against its original's signed commitment root
+    14. (with --trust) the exporting key or the log key is one you trust
 
 A bundle may withhold artifacts (selective disclosure): a withheld artifact's bytes are left out,
 and each ledger entry recording it is replaced in data/ledger/entries.jsonl by the line
@@ -31,7 +32,8 @@ and each ledger entry recording it is replaced in data/ledger/entries.jsonl by t
 nothing to parse or verify); check 9 takes its leaf hash as given, so the signed Merkle root
 still proves the entry exists at its place in the log; check 12 checks data/withheld.json, the
 schedule of what is withheld and why, against those lines and recomputes the exhibit numbers over
-disclosed and withheld records alike.
+disclosed and withheld records alike. Check 13 needs the record of a redacted transcript's
+original: when that record is withheld, the redaction cannot be checked and the check fails.
 
 Nothing is extracted or written: a zip is checked member by member against hostile archives
 (zip slip, symbolic links, zip bombs...) and read in memory; a folder is walked without following
@@ -1276,6 +1278,273 @@ def artifact_path(digest: str, name: str | None) -> str:
     return f"data/artifacts/{digest}{suffix if _EXTENSION.fullmatch(suffix) else ''}"
 
 
+# --- check 13: redacted transcripts against their original's signed commitment root --------------
+#
+# A decoy-chatbot transcript's record (artifact.recorded, details kind "transcript") carries
+# details.commitments.root: the RFC 9162 Merkle root over one salted commitment per line of the
+# transcript, SHA-256("custody/message-commitment/v1" 0x00 || salt || line). A redacted copy
+# (artifact.derived, details kind "redacted-transcript", derived from the transcript) is a
+# custody/redacted-transcript/v1 JSON document with one entry per line of the original: a shown
+# line with its salt and commitment, or a withheld line's commitment and a reason. Re-hashing the
+# shown lines and rebuilding the root from all the commitments proves that what is shown is
+# unchanged and that what is withheld exists (docs/transcript-format.md). The rules and messages
+# below are those of custody.commitments.verify_redacted.
+
+REDACTED_SCHEMA = "custody/redacted-transcript/v1"
+COMMITMENT_SCHEME = "custody/message-commitment/v1"
+MAX_WITHHELD_REASON = 1024
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+class RedactionMismatch(Refusal):
+    """A well-formed redacted transcript that does not lead to the signed root."""
+
+
+def message_commitment(salt: bytes, line: bytes) -> bytes:
+    return hashlib.sha256(COMMITMENT_SCHEME.encode() + b"\x00" + salt + line).digest()
+
+
+def _hex32(value: Any, what: str) -> bytes:
+    if not isinstance(value, str) or not _HEX64.fullmatch(value):
+        raise Refusal(f"{what} must be 64 lowercase hex characters, got {value!r}")
+    return bytes.fromhex(value)
+
+
+def _exact_keys(document: Mapping[str, Any], keys: set[str], where: str) -> None:
+    if set(document) != keys:
+        raise Refusal(f"{where} must have exactly the fields {sorted(keys)}, got {sorted(document)}")
+
+
+def _withheld_reason(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise Refusal(f"a withheld line needs a reason (non-empty text), got {value!r}")
+    if len(value) > MAX_WITHHELD_REASON:
+        raise Refusal(f"the reason is {len(value)} characters long (max {MAX_WITHHELD_REASON})")
+    return value
+
+
+@dataclass(frozen=True)
+class RedactedLine:
+    """One entry of a redacted transcript: ``line`` and ``salt`` are None when it is withheld."""
+
+    commitment: bytes
+    line: bytes | None = None
+    salt: bytes | None = None
+
+
+def _redacted_entry(document: Any, position: int) -> RedactedLine:
+    """``{"shown": {"line", "salt", "commitment"}}`` or ``{"withheld": {"commitment", "reason"}}``."""
+    where = f"entry {position}"
+    if not isinstance(document, dict) or len(document) != 1:
+        raise Refusal(f"{where} must be an object with exactly one of 'shown' or 'withheld'")
+    ((kind, body),) = document.items()
+    if not isinstance(body, dict):
+        raise Refusal(f"{where}: {kind!r} must be an object, got {type(body).__name__}")
+    try:
+        if kind == "shown":
+            _exact_keys(body, {"line", "salt", "commitment"}, f"{where}.shown")
+            line = body["line"]
+            if not isinstance(line, str):
+                raise Refusal(f"line must be text, got {type(line).__name__}")
+            try:
+                line_bytes = line.encode("utf-8")  # the exact committed bytes
+            except UnicodeEncodeError as exc:
+                raise Refusal(f"line is not encodable as UTF-8: {exc}") from None
+            salt, commitment = _hex32(body["salt"], "salt"), _hex32(body["commitment"], "commitment")
+            if b"\n" in line_bytes:
+                raise Refusal("a shown line cannot contain a line feed")
+            return RedactedLine(commitment, line_bytes, salt)
+        if kind == "withheld":
+            _exact_keys(body, {"commitment", "reason"}, f"{where}.withheld")
+            commitment = _hex32(body["commitment"], "commitment")
+            _withheld_reason(body["reason"])
+            return RedactedLine(commitment)
+    except Refusal as exc:
+        if exc.message.startswith(where):
+            raise
+        raise Refusal(f"{where}: {exc.message}") from None
+    raise Refusal(f"{where} must be 'shown' or 'withheld', got {kind!r}")
+
+
+def _parse_redacted(document: dict[str, Any]) -> tuple[str, Any, Any, bytes, list[RedactedLine]]:
+    """The (transcript digest, size, final_newline, root, entries) of a redacted transcript,
+    checked in custody's order so that the first problem found is the same."""
+    _exact_keys(document, {"schema", "commitment_scheme", "transcript", "root", "entries"}, "the document")
+    if document["schema"] != REDACTED_SCHEMA:
+        raise Refusal(f"schema must be {REDACTED_SCHEMA!r}, got {document['schema']!r}")
+    if document["commitment_scheme"] != COMMITMENT_SCHEME:
+        raise Refusal(
+            f"commitment_scheme must be {COMMITMENT_SCHEME!r}, got {document['commitment_scheme']!r}"
+        )
+    transcript = document["transcript"]
+    if not isinstance(transcript, dict):
+        raise Refusal("'transcript' must be an object")
+    _exact_keys(transcript, {"digest", "size", "lines", "final_newline"}, "transcript")
+    digest = transcript["digest"]
+    if not isinstance(digest, dict) or set(digest) != {"sha256"}:
+        raise Refusal(f"transcript digest must be {{'sha256': hex}}, got {digest!r}")
+    items = document["entries"]
+    if not isinstance(items, list):
+        raise Refusal("'entries' must be an array")
+    lines = transcript["lines"]
+    if isinstance(lines, bool) or not isinstance(lines, int) or lines != len(items):
+        raise Refusal(f"transcript lines says {lines!r} but the document has {len(items)} entries")
+    root = _hex32(document["root"], "root")
+    entries = [_redacted_entry(item, position) for position, item in enumerate(items)]
+    sha256, size, final_newline = digest["sha256"], transcript["size"], transcript["final_newline"]
+    check_sha256_hex(sha256, what="transcript digest")
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= _MAX_SAFE_INTEGER:
+        raise Refusal(f"transcript size must be a positive whole number, got {size!r}")
+    if not isinstance(final_newline, bool):
+        raise Refusal(f"final_newline must be true or false, got {final_newline!r}")
+    if not entries:
+        raise Refusal("a redacted transcript has at least one entry (the header line)")
+    return sha256, size, final_newline, root, entries
+
+
+def _claimed_seq(line: bytes) -> str:
+    # Only to help a human find the entry; the line failed verification, so it proves nothing.
+    try:
+        seq = parse_json_object(line, what="JSON").get("seq")
+    except Refusal:
+        return ""
+    return f", the line says seq {seq}" if isinstance(seq, int) and not isinstance(seq, bool) else ""
+
+
+def verify_redacted(data: bytes, expected_root: bytes) -> None:
+    """Verify a redacted transcript's bytes against the root from the signed record (never the
+    root the document states). Refusal: malformed; RedactionMismatch: it does not prove out."""
+    what = "redacted transcript"
+    # 1. Parse the document strictly.
+    document = parse_json_object(data, what=what)
+    try:
+        sha256, size, final_newline, root, entries = _parse_redacted(document)
+    except Refusal as exc:
+        raise Refusal(f"{what}: {exc.message}") from None
+    # 2. It claims to be a copy of the signed transcript.
+    if root != expected_root:
+        raise RedactionMismatch(
+            f"{what} is for commitment root {root.hex()}, but the signed record has {expected_root.hex()}"
+        )
+    # 3. Every shown line, with its salt, gives the commitment written beside it.
+    for position, entry in enumerate(entries):
+        if entry.line is not None and entry.salt is not None:
+            computed = message_commitment(entry.salt, entry.line)
+            if computed != entry.commitment:
+                raise RedactionMismatch(
+                    f"{what} entry {position} (transcript line {position + 1}{_claimed_seq(entry.line)}): "
+                    f"the shown line and salt give commitment {computed.hex()}, expected "
+                    f"{entry.commitment.hex()}; the line or its salt was changed"
+                )
+    # 4. The commitments, in order, are the entries of the RFC 9162 tree with the signed root.
+    computed_root = merkle_root([hashlib.sha256(b"\x00" + entry.commitment).digest() for entry in entries])
+    if computed_root != expected_root:
+        raise RedactionMismatch(
+            f"{what}: the {len(entries)} commitments lead to root {computed_root.hex()}, expected "
+            f"{expected_root.hex()}; a commitment was changed, added, removed or reordered"
+        )
+    # 5. Nothing withheld: the lines, joined by LF, rebuild the original file exactly.
+    if all(entry.line is not None for entry in entries):
+        rebuilt = b"\n".join(entry.line or b"" for entry in entries) + (b"\n" if final_newline else b"")
+        rebuilt_sha256 = hashlib.sha256(rebuilt).hexdigest()
+        if len(rebuilt) != size or rebuilt_sha256 != sha256:
+            raise RedactionMismatch(
+                f"{what}: every line is shown but they rebuild a file of {len(rebuilt)} bytes with "
+                f"SHA-256 {rebuilt_sha256}, expected {size} bytes with {sha256}"
+            )
+
+
+@dataclass(frozen=True)
+class ArtifactRecord:
+    """What check 13 reads of a disclosed, well-formed artifact record."""
+
+    sha256: str
+    name: str | None
+    parents: tuple[str, ...]
+    details: dict[str, Any]
+
+
+def _artifact_records(events: Sequence[Event | None]) -> list[ArtifactRecord]:
+    """The disclosed artifact records whose body is a valid provenance (check 12 reports the rest)."""
+    records = []
+    for event in events:
+        if event is None or event.event_type not in ("artifact.recorded", "artifact.derived"):
+            continue
+        try:
+            provenance = artifact_provenance(event.body)
+        except Refusal:
+            continue
+        derived = event.body.get("derived_from") or {}
+        parents = tuple(parent["sha256"] for parent in derived.get("parents", []))
+        details = event.body.get("details") or {}
+        records.append(ArtifactRecord(provenance["sha256"], provenance["name"], parents, details))
+    return records
+
+
+def check_redactions(
+    bag: Bag, events: Sequence[Event | None], withheld: Sequence[WithheldExhibit], check: Check
+) -> None:
+    """Every disclosed redacted transcript proves out against the commitment root in the disclosed
+    record of the transcript it is derived from. An artifact whose bytes are missing is left to
+    check 12."""
+    records = _artifact_records(events)
+    roots: dict[str, Any] = {}  # transcript digest -> the commitment root its first record gives
+    for record in records:
+        commitments = record.details.get("commitments")
+        if isinstance(commitments, dict) and "root" in commitments:
+            roots.setdefault(record.sha256, commitments["root"])
+    disclosed = {record.sha256 for record in records}
+    reasons = {item.sha256: item.reason for item in withheld}
+    checked: set[str] = set()
+    for record in records:
+        if record.details.get("kind") != "redacted-transcript" or record.sha256 in checked:
+            continue
+        checked.add(record.sha256)
+        inner = artifact_path(record.sha256, record.name)
+        if inner not in bag.sizes:
+            continue  # check 12 says it is missing
+        original = next((parent for parent in record.parents if parent in roots), None)
+        if original is None:
+            check.fail(_no_original(inner, record.parents, disclosed, reasons))
+            continue
+        root = roots[original]
+        if not isinstance(root, str) or not _HEX64.fullmatch(root):
+            check.fail(
+                f"{inner}: the record of its original transcript {original[:16]}... "
+                "carries no valid commitment root"
+            )
+            continue
+        if bag.sizes[inner] > MAX_INDEX_BYTES:
+            check.fail(f"{inner}: {bag.sizes[inner]} bytes, too large to check (limit {MAX_INDEX_BYTES})")
+            continue
+        try:
+            verify_redacted(bag.read(inner), bytes.fromhex(root))
+        except RedactionMismatch as exc:
+            check.fail(
+                f"{inner}: does not prove out against the signed commitment root of transcript "
+                f"{original[:16]}...: {exc.message}"
+            )
+        except Refusal as exc:
+            check.fail(f"{inner}: {exc.message}")
+
+
+def _no_original(inner: str, parents: Sequence[str], disclosed: set[str], reasons: Mapping[str, str]) -> str:
+    """Why a redacted transcript cannot be checked: no parent has a disclosed record with a root."""
+    if not parents:
+        return f"{inner}: a redacted transcript that names no original transcript (derived_from)"
+    for parent in parents:
+        if parent in disclosed:
+            return (
+                f"{inner}: the record of its original transcript {parent[:16]}... carries no commitment root"
+            )
+    parent = parents[0]
+    why = f", withheld: {reasons[parent]}" if parent in reasons else ""
+    return (
+        f"{inner}: its original transcript's record is not disclosed (transcript {parent[:16]}...{why}); "
+        "it cannot be checked against the signed commitment root"
+    )
+
+
 # --- reading the bag: a zip checked against hostile archives, or a folder ------------------------
 
 MAX_MEMBERS = 100_000
@@ -1539,6 +1808,7 @@ TITLES = {
     "coverage": "the checkpoint covers exactly the disclosed entries",
     "trust": "the exporting key or the log key is one given with --trust",
     "artifacts": "every recorded artifact is disclosed under its digest; exhibits.json matches the ledger",
+    "redactions": "every redacted transcript proves out against its original's signed commitment root",
 }
 
 
@@ -1727,7 +1997,11 @@ def _verify(bag: Bag, trust: Sequence[str]) -> Verdict:
     if exhibits_json.get("format") != FORMAT or exhibits_json.get("exhibits") != exhibits:
         check.fail(f"{EXHIBITS} does not match the exhibits the ledger records (numbers, digests, records)")
 
-    # 13. With --trust: the exporter's key or the log key is one the verifier trusts.
+    # 13. Every disclosed redacted transcript proves out against the commitment root in its
+    #     original transcript's disclosed, signed record.
+    check_redactions(bag, ledger.events, withheld, report.add(TITLES["redactions"]))
+
+    # 14. With --trust: the exporter's key or the log key is one the verifier trusts.
     verdict = Verdict(report, trust_given=bool(trust))
     if trust:
         log = log_key_of(ledger)
