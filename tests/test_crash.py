@@ -70,7 +70,9 @@ if mode == "hold":
             seen.append(row.sequence)
             if len(seen) == 3:
                 self.session.flush()
-                (folder / "holding").write_text(f"{row.sequence} {current}")
+                # Written whole, then renamed: the parent must never read a half-written file.
+                (folder / "holding.tmp").write_text(f"{row.sequence} {current}")
+                os.replace(folder / "holding.tmp", folder / "holding")
                 time.sleep(600)
         return row
 
