@@ -201,7 +201,6 @@ class BundleVerdict:
 
     report: Report
     anchored_by: list[str] = field(default_factory=list)  # trusted key ids that matched
-    trust_given: bool = False  # then a trust check is in the report
 
     @property
     def ok(self) -> bool:
@@ -213,9 +212,8 @@ class BundleVerdict:
             return "INVALID"
         if self.anchored_by:
             return "VALID, anchored to a trusted key"
-        return "VALID, not anchored to a trusted key" + (
-            "" if not self.trust_given else " (no trusted key matched)"
-        )
+        # With --trust and no match, the trust check failed and the verdict is INVALID above.
+        return "VALID, not anchored to a trusted key"
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.report.to_dict(), "verdict": self.summary, "anchored_by": self.anchored_by}
@@ -301,7 +299,7 @@ def _verify_signed(
     _check_artifacts(bag, payload_manifest, exhibits, artifacts)
     _check_redactions(bag, ledger.events, withheld, report.add(_REDACTIONS_CHECK))
 
-    verdict = BundleVerdict(report, trust_given=bool(trust))
+    verdict = BundleVerdict(report)
     if trust:
         log = log_key_of(ledger)
         candidates = [exporter, *([log[1].key_id] if log else [])]

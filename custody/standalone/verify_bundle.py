@@ -1816,7 +1816,6 @@ TITLES = {
 class Verdict:
     report: Report
     anchored_by: list[str] = field(default_factory=list)
-    trust_given: bool = False
 
     @property
     def summary(self) -> str:
@@ -1824,8 +1823,8 @@ class Verdict:
             return "INVALID"
         if self.anchored_by:
             return "VALID, anchored to a trusted key"
-        unmatched = " (no trusted key matched)" if self.trust_given else ""
-        return "VALID, not anchored to a trusted key" + unmatched
+        # With --trust and no match, check 14 failed and the verdict is INVALID above.
+        return "VALID, not anchored to a trusted key"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -2002,7 +2001,7 @@ def _verify(bag: Bag, trust: Sequence[str]) -> Verdict:
     check_redactions(bag, ledger.events, withheld, report.add(TITLES["redactions"]))
 
     # 14. With --trust: the exporter's key or the log key is one the verifier trusts.
-    verdict = Verdict(report, trust_given=bool(trust))
+    verdict = Verdict(report)
     if trust:
         log = log_key_of(ledger)
         candidates = [exporter, *([log[1].key_id] if log else [])]
