@@ -315,13 +315,16 @@ class ArtifactRecord:
 _IN_CHUNK = 500  # digests per IN (...) query: well under every database's parameter limit
 
 
-def _recorded(session: Session, case_id: str, keys: Sequence[str]) -> dict[str, int]:
-    """Sequence of the record of each provenance digest in ``keys`` already in the case."""
+def recorded_in_case(
+    session: Session, case_id: str, values: Sequence[str], *, by: Any = db.ArtifactRow.provenance_digest
+) -> dict[str, int]:
+    """For each value in ``values`` that some artifact record of the case has in column ``by``
+    (``ArtifactRow.provenance_digest`` or ``ArtifactRow.digest``), the sequence of such a record.
+    A few queries however many values (``_IN_CHUNK`` per query)."""
     found: dict[str, int] = {}
-    for start in range(0, len(keys), _IN_CHUNK):
-        statement = select(db.ArtifactRow.provenance_digest, db.ArtifactRow.sequence).where(
-            db.ArtifactRow.case_id == case_id,
-            col(db.ArtifactRow.provenance_digest).in_(keys[start : start + _IN_CHUNK]),
+    for start in range(0, len(values), _IN_CHUNK):
+        statement = select(by, db.ArtifactRow.sequence).where(
+            db.ArtifactRow.case_id == case_id, col(by).in_(values[start : start + _IN_CHUNK])
         )
         found.update(dict(session.exec(statement).all()))
     return found
@@ -334,7 +337,7 @@ def append_artifact_records(
     already recorded in the case (or earlier in ``records``). Returns, per record, (sequence of
     its entry, whether it was a duplicate). One query for the whole batch, however long."""
     keys = [record.provenance.provenance_digest for record in records]
-    known = _recorded(writer.session, writer.case.id, sorted(set(keys)))
+    known = recorded_in_case(writer.session, writer.case.id, sorted(set(keys)))
     results = []
     for record, key in zip(records, keys, strict=True):
         if key in known:

@@ -25,14 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, col, select
-
 from custody import db
 from custody.digests import sha256_hex
 from custody.errors import FormatError, InputFileError, IntegrityError, NotFoundError, PolicyError
 from custody.ledger import ledger_writer, unlock_actor
 from custody.models import Provenance, ToolRef
-from custody.recording import ArtifactRecord, append_artifact_records, check_case_takes_evidence
+from custody.recording import (
+    ArtifactRecord,
+    append_artifact_records,
+    check_case_takes_evidence,
+    recorded_in_case,
+)
 from custody.runs import load_open_run
 from custody.sidecar import MAX_SIDECAR_BYTES, Sidecar, SidecarFile, parse_sidecar
 from custody.store import StoredBlob
@@ -132,16 +135,6 @@ def _in_dependency_order(files: Sequence[SidecarFile], sidecar: str) -> list[Sid
     return ordered
 
 
-def _known_digests(session: Session, case_id: str, digests: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(digests), 500):
-        statement = select(db.ArtifactRow.digest).where(
-            db.ArtifactRow.case_id == case_id, col(db.ArtifactRow.digest).in_(digests[start : start + 500])
-        )
-        found.update(session.exec(statement).all())
-    return found
-
-
 def _details(item: SidecarFile, sidecar_name: str, sidecar_digest: str) -> dict[str, Any]:
     details: dict[str, Any] = {
         "kind": "sidecar-file",
@@ -201,7 +194,7 @@ def import_folder(
                 )
         in_import = {item.sha256 for item in ordered}
         parents = sorted({p for item in ordered for p in item.parent_digests} - in_import)
-        missing = set(parents) - _known_digests(session, case_id, parents)
+        missing = set(parents) - set(recorded_in_case(session, case_id, parents, by=db.ArtifactRow.digest))
         if missing:
             first = next(item for item in ordered if set(item.parent_digests) & missing)
             parent = sorted(set(first.parent_digests) & missing)[0]

@@ -23,8 +23,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from sqlmodel import select
-
 from custody import db
 from custody.digests import sha256_stream
 from custody.errors import InputFileError, IntegrityError, PolicyError
@@ -38,6 +36,7 @@ from custody.recording import (
     check_case_takes_evidence,
     guess_media_type,
     involvement,
+    recorded_in_case,
 )
 from custody.runs import load_open_run
 from custody.store import StoredBlob
@@ -112,13 +111,10 @@ def import_warc(
     with ws.store.batch() as blobs:  # payload writes overlap with signing; durable before commit
         parsed = _parse_and_store(ws, path)
         with ledger_writer(ws, case_id, actor, signer) as writer:
-            existing = writer.session.exec(
-                select(db.ArtifactRow).where(
-                    db.ArtifactRow.case_id == case_id, db.ArtifactRow.digest == parsed.original.digest
-                )
-            ).first()
-            if existing is not None:
-                return ImportedCapture(parsed.original.digest, existing.sequence, 0, parsed.findings, True)
+            digest = parsed.original.digest
+            existing = recorded_in_case(writer.session, case_id, [digest], by=db.ArtifactRow.digest)
+            if digest in existing:
+                return ImportedCapture(digest, existing[digest], 0, parsed.findings, True)
             operator = options.operator or (run.operator if run else actor.name)
             claims = _Claims(
                 tool=tool,
