@@ -72,21 +72,21 @@ from custody.case_checkpoints import sign_case_checkpoint
 from custody.caselog import list_entries
 from custody.caseuco import graph_of
 from custody.checkpoint import _unverified_checkpoint
+from custody.commitments import REDACTED_KIND
 from custody.disclosure import WithheldEntry
 from custody.errors import FormatError, IntegrityError, NotFoundError, PolicyError, StoreError
 from custody.events import (
-    ARTIFACT_DERIVED,
-    ARTIFACT_RECORDED,
     BUNDLE_EXPORTED,
     KEY_ADDED,
     CustodyEvent,
     _unverified_event,
     role_may_sign,
 )
-from custody.exhibits import WithheldExhibit, exhibit_index, ledger_keys
+from custody.exhibits import ARTIFACT_EVENTS, WithheldExhibit, exhibit_index, ledger_keys
 from custody.keys import PublicKey, fingerprint
 from custody.ledger import key_description, key_subject, ledger_writer, unlock_actor
 from custody.ledger_verify import VerifiedLedger, log_key_of
+from custody.models import Provenance
 from custody.resources import templates_dir
 from custody.statement import Subject
 from custody.workspace import Workspace
@@ -250,14 +250,12 @@ def _refuse_orphaned_redactions(events: Sequence[CustodyEvent], withheld: Sequen
     cannot verify."""
     hidden = {item.sha256 for item in withheld}
     for event in events:
-        if event.event_type not in (ARTIFACT_DERIVED, ARTIFACT_RECORDED):
+        if event.event_type not in ARTIFACT_EVENTS:
             continue
-        details = event.body.get("details")
-        if not isinstance(details, dict) or details.get("kind") != "redacted-transcript":
-            continue
-        digest = event.body["artifact"]["digest"]["sha256"]
-        parents = [p.get("sha256") for p in event.body.get("derived_from", {}).get("parents", [])]
-        if digest not in hidden and any(parent in hidden for parent in parents):
+        provenance = Provenance.from_dict(event.body)
+        digest = provenance.digest
+        kind = (provenance.details or {}).get("kind")
+        if kind == REDACTED_KIND and digest not in hidden and hidden.intersection(provenance.derived_from):
             raise PolicyError(
                 f"the redacted transcript {digest[:16]}... is disclosed, but its original is withheld: "
                 "the redaction could not be checked against the original's signed commitment root",

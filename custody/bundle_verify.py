@@ -43,7 +43,7 @@ from custody.bundle_layout import (
 )
 from custody.canonical import parse_json_object
 from custody.checkpoint import _unverified_checkpoint, open_checkpoint
-from custody.commitments import verify_redacted
+from custody.commitments import REDACTED_KIND, verify_redacted
 from custody.digests import check_sha256_hex
 from custody.disclosure import LedgerLine, WithheldEntry, leaf_of, parse_ledger_lines, tree_of
 from custody.errors import CustodyError, FormatError, InputFileError, IntegrityError
@@ -463,7 +463,7 @@ def _check_redactions(
     reasons = {item.sha256: item.reason for item in withheld}
     checked: set[str] = set()
     for record in records:
-        if (record.details or {}).get("kind") != "redacted-transcript" or record.digest in checked:
+        if (record.details or {}).get("kind") != REDACTED_KIND or record.digest in checked:
             continue
         checked.add(record.digest)
         inner = artifact_path(record.digest, record.name)

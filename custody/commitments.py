@@ -57,6 +57,9 @@ MAX_REASON = 1024
 
 _HEX32 = re.compile(r"^[0-9a-f]{64}$")
 
+REDACTED_KIND = "redacted-transcript"
+"""The ``details.kind`` of the signed record of a redacted copy (``custody redact``)."""
+
 
 def message_commitment(salt: bytes, line: bytes) -> bytes:
     """SHA-256(b"custody/message-commitment/v1\\x00" || salt || line): 32 bytes."""

@@ -20,6 +20,7 @@ from sqlmodel import select
 
 from custody import db
 from custody.commitments import (
+    REDACTED_KIND,
     RedactedTranscript,
     VerifiedRedaction,
     keep_speakers,
@@ -108,7 +109,7 @@ def redact_transcript(
                 derived_from=(full,),
                 transformation=f"redaction showing {what}",
                 details={
-                    "kind": "redacted-transcript",
+                    "kind": REDACTED_KIND,
                     "reason": reason,
                     "shown_lines": len(verified.shown),
                     "withheld_lines": len(verified.withheld),
