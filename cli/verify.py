@@ -56,8 +56,11 @@ def verify_command(bundle: Path, trust: tuple[str, ...], previous: Path | None, 
     Checks, numbered: every file listed and intact with nothing extra (BagIt manifests), the
     ledger (every entry's signature by a key the ledger introduced, sequence, times, roles,
     revocations, seal), the tag-manifest signature by the exporting key, the keys, the
-    checkpoint's signature by the log key and its Merkle root, custody continuity, and every
-    artifact against its signed record and exhibit number. Without --trust the verdict says
+    checkpoint's signature by the log key and its Merkle root, custody continuity, every
+    artifact against its signed record and exhibit number (withheld ones against the schedule
+    of withheld material), and every redacted transcript against its original's signed
+    commitment root. verify_bundle.py inside the bag runs the same checks without custody.
+    Without --trust the verdict says
     "valid, not anchored to a trusted key". --previous adds a check that an earlier disclosure's
     log is a prefix of this one, naming any entry rewritten since. Exit 0 valid, 1 a check
     failed, 3 unreadable.
