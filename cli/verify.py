@@ -60,10 +60,9 @@ def verify_command(bundle: Path, trust: tuple[str, ...], previous: Path | None, 
     artifact against its signed record and exhibit number (withheld ones against the schedule
     of withheld material), and every redacted transcript against its original's signed
     commitment root. verify_bundle.py inside the bag runs the same checks without custody.
-    Without --trust the verdict says
-    "valid, not anchored to a trusted key". --previous adds a check that an earlier disclosure's
-    log is a prefix of this one, naming any entry rewritten since. Exit 0 valid, 1 a check
-    failed, 3 unreadable.
+    Without --trust the verdict says "valid, not anchored to a trusted key". --previous adds a
+    check that an earlier disclosure's log is a prefix of this one, naming any entry rewritten
+    since. Exit 0 valid, 1 a check failed, 3 unreadable.
     """
     bar = _LazyBar("Hashing")
     try:
