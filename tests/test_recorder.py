@@ -204,8 +204,10 @@ def test_the_journal_name_of_a_hostile_conversation_id_stays_inside(case_workspa
     with case_workspace.run(CASE, DECOY) as run:
         _conversation(run, "../../etc/passwd")
         run.message("../../etc/passwd", speaker="counterpart", text="x", platform_message_id="m-1")
-        (journal,) = run.journal.iterdir()
-        assert journal.parent == run.journal
+        # The only journal written anywhere in or around the workspace is the one in the run's folder.
+        everywhere = sorted(case_workspace.root.parent.rglob("*.jsonl"))
+        assert everywhere == [next(run.journal.iterdir())]
+        (journal,) = everywhere
         assert journal.name.startswith("_.._etc_passwd-")
         assert journal.name.endswith(".jsonl")
     (transcript,) = run.transcripts
