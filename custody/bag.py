@@ -15,7 +15,6 @@ Invariants:
 
 from __future__ import annotations
 
-import hashlib
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
+from custody.digests import sha256_hex
 from custody.errors import FormatError
 
 BAGIT_VERSION = "1.0"
@@ -110,10 +110,6 @@ def parse_bag_info(data: bytes, *, name: str = BAG_INFO) -> dict[str, list[str]]
     return result
 
 
-def sha256_of(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 @dataclass(frozen=True)
 class BagFile:
     """One file of a bag: its path inside the bag and its content, either bytes or a source of
@@ -137,7 +133,7 @@ class BagFile:
 
     @property
     def digest(self) -> str:
-        return sha256_of(self.content) if isinstance(self.content, bytes) else str(self.sha256)
+        return sha256_hex(self.content) if isinstance(self.content, bytes) else str(self.sha256)
 
     def chunks(self) -> Iterable[bytes]:
         return (self.content,) if isinstance(self.content, bytes) else self.content()

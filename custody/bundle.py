@@ -49,7 +49,6 @@ from custody.bag import (
     BagFile,
     bag_info_text,
     manifest_text,
-    sha256_of,
     write_zip,
 )
 from custody.bundle_layout import (
@@ -73,6 +72,7 @@ from custody.caselog import list_entries
 from custody.caseuco import graph_of
 from custody.checkpoint import _unverified_checkpoint
 from custody.commitments import REDACTED_KIND
+from custody.digests import sha256_hex
 from custody.disclosure import WithheldEntry
 from custody.errors import FormatError, IntegrityError, NotFoundError, PolicyError, StoreError
 from custody.events import (
@@ -195,13 +195,13 @@ def export_bundle(
         VERIFY_DOC: verify_doc,
         STANDALONE_VERIFIER: resources.files("custody.standalone").joinpath(STANDALONE_VERIFIER).read_bytes(),
     }
-    tag_manifest = manifest_text({path: sha256_of(data) for path, data in tags.items()})
+    tag_manifest = manifest_text({path: sha256_hex(data) for path, data in tags.items()})
     signature = signer.sign(tag_manifest).value
     files = [*payload, *(BagFile(p, d) for p, d in tags.items()), BagFile(TAG_MANIFEST, tag_manifest)]
     files.append(BagFile(SIGNATURE_FILE, signature))
     _write_atomically(output, top, files, progress)
 
-    tag_digest = sha256_of(tag_manifest)
+    tag_digest = sha256_hex(tag_manifest)
     body: dict[str, Any] = {
         "bundle": {
             "name": top,

@@ -93,7 +93,6 @@ class LedgerWriter:
         self.signer = signer
         self.actor = actor
         self.clock = clock
-        self.appended: list[AppendedEntry] = []
         self._nodes: dict[merkle.Node, bytes] = {}  # every node read or written in this transaction
         self._pending: dict[type[SQLModel], list[dict[str, Any]]] = {}
         self._key_known = False
@@ -155,7 +154,6 @@ class LedgerWriter:
         self.add_row(db.LedgerEntryRow, appended.__dict__)  # asdict() deep-copies: 40 us an entry
         self._add_to_tree(event.sequence, leaf)
         self.case.log_size += 1
-        self.appended.append(appended)
         return appended
 
     def _tree_nodes(self, wanted: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
