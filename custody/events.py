@@ -158,6 +158,23 @@ class CustodyEvent:
         )
 
 
+def introduced_key(event: CustodyEvent) -> dict[str, Any] | None:
+    """The key description an event introduces: ``case.opened`` (its opener) or ``key.added``."""
+    key: Any = None
+    if event.event_type == KEY_ADDED:
+        key = event.body.get("key")
+    elif event.event_type == CASE_OPENED:
+        key = event.body.get("opened_by")
+    return key if isinstance(key, dict) else None
+
+
+def revoked_key_id(event: CustodyEvent) -> str | None:
+    """The key id a ``key.revoked`` event names (None if it names none)."""
+    key: Any = event.body.get("key")
+    key_id = key.get("key_id") if isinstance(key, dict) else None
+    return key_id if isinstance(key_id, str) else None
+
+
 def sign_event(event: CustodyEvent, signer: Signer) -> bytes:
     """Sign ``event`` with ``signer`` (who must be its actor); return the ledger entry bytes."""
     if signer.key_id != event.actor:

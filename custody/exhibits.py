@@ -19,10 +19,10 @@ from custody.errors import FormatError
 from custody.events import (
     ARTIFACT_DERIVED,
     ARTIFACT_RECORDED,
-    CASE_OPENED,
-    KEY_ADDED,
     KEY_REVOKED,
     CustodyEvent,
+    introduced_key,
+    revoked_key_id,
 )
 from custody.keys import fingerprint
 from custody.models import Provenance
@@ -101,18 +101,13 @@ def ledger_keys(events: Sequence[CustodyEvent | None]) -> list[dict[str, Any]]:
     for event in events:
         if event is None:
             continue
-        described: Any = None
-        if event.event_type == CASE_OPENED:
-            described = event.body.get("opened_by")
-        elif event.event_type == KEY_ADDED:
-            described = event.body.get("key")
-        elif event.event_type == KEY_REVOKED:
-            target: Any = event.body.get("key")
-            key_id = target.get("key_id") if isinstance(target, dict) else None
-            if isinstance(key_id, str) and key_id in keys:
-                keys[key_id]["revoked_at"] = event.sequence
+        if event.event_type == KEY_REVOKED:
+            revoked = revoked_key_id(event)
+            if revoked in keys:
+                keys[revoked]["revoked_at"] = event.sequence
             continue
-        if isinstance(described, dict) and isinstance(described.get("key_id"), str):
+        described = introduced_key(event)
+        if described is not None and isinstance(described.get("key_id"), str):
             key_id = described["key_id"]
             keys.setdefault(
                 key_id,

@@ -24,11 +24,12 @@ from custody.events import (
     AFTER_SEAL_EVENTS,
     CASE_OPENED,
     CASE_SEALED,
-    KEY_ADDED,
     KEY_REVOKED,
     TOOL_ROLE_EVENTS,
     CustodyEvent,
     _unverified_event,
+    introduced_key,
+    revoked_key_id,
     role_may_sign,
 )
 from custody.keys import PublicKey
@@ -158,7 +159,7 @@ def verify_ledger(case_id: str, entries: Sequence[LedgerLine], report: Report) -
                 f"revocation at entry {revoked[event.actor]}"
             )
             continue
-        introduced = _introduced_key(event)
+        introduced = introduced_key(event)
         if introduced is not None and introduced.get("key_id") != event.actor:
             signatures.fail(
                 f"entry {index} ({event.event_type}): introduces key "
@@ -193,7 +194,7 @@ def verify_ledger(case_id: str, entries: Sequence[LedgerLine], report: Report) -
         if introduced is not None:
             keys[event.actor] = introduced
         if event.event_type == KEY_REVOKED:
-            target = _revoked_key(event)
+            target = revoked_key_id(event)
             if target is None or target not in keys:
                 signatures.fail(f"entry {index} (key.revoked): names no key this ledger introduced")
             elif target != event.actor and keys[event.actor].get("role") != "custodian":
@@ -215,12 +216,6 @@ def verify_ledger(case_id: str, entries: Sequence[LedgerLine], report: Report) -
             )
         previous = (index, current)
     return VerifiedLedger(events, keys)
-
-
-def _revoked_key(event: CustodyEvent) -> str | None:
-    key: Any = event.body.get("key")
-    key_id = key.get("key_id") if isinstance(key, dict) else None
-    return key_id if isinstance(key_id, str) else None
 
 
 def log_key_of(ledger: VerifiedLedger) -> tuple[str, PublicKey, str] | None:
@@ -294,12 +289,3 @@ def verify_continuity(entries: Sequence[LedgerLine], ledger: VerifiedLedger, rep
     for finding in continuity.findings:
         check.fail(finding)
     return continuity
-
-
-def _introduced_key(event: CustodyEvent) -> dict[str, Any] | None:
-    key: Any = None
-    if event.event_type == KEY_ADDED:
-        key = event.body.get("key")
-    elif event.event_type == CASE_OPENED:
-        key = event.body.get("opened_by")
-    return key if isinstance(key, dict) else None
