@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from custody.bundle import Withholding, export_bundle
+from custody.exhibits import WITHHELD_BYTES
 from custody_cli.context import CliState, pass_state
 
 
@@ -47,6 +48,14 @@ def bundle_command(
     Selective disclosure: --withhold DIGEST --reason TEXT (repeatable) leaves an artifact's
     bytes out and replaces the entries recording it by their leaf hash and the reason, so the
     signed Merkle root still verifies; data/withheld.json schedules what was withheld and why.
+    A transcript whose redacted copy (custody redact) is disclosed is withheld bytes only: the
+    copy stands in for it, and its records stay disclosed so the copy can be checked against
+    the original's signed commitment root.
+
+    \b
+    Example:
+      custody bundle OP-LANTERN -o disclosure.zip --recipient "Defence (R v Doe)" \\
+          --withhold 3f2a9c01 --reason "victim's image"
     """
     if output.exists():
         raise click.UsageError(f"{output} exists; a bundle is never overwritten")
@@ -62,6 +71,12 @@ def bundle_command(
         f"Wrote {output}: {result.artifacts} artifact(s){withheld}, {result.entries} ledger entries "
         f"(root {result.root[:16]}...), tag manifest sha256:{result.tagmanifest_sha256[:16]}..."
     )
+    for item in result.withheld:
+        if item.scope == WITHHELD_BYTES:
+            click.echo(
+                f"Exhibit {item.sha256[:16]}... withheld bytes only: its disclosed redacted copy stands "
+                "in for it, so its records stay disclosed (withhold the copy too to hide them)."
+            )
     click.echo(f"Recorded as entry {result.sequence} (bundle.exported). Check it: custody verify {output}")
 
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -82,7 +82,14 @@ from custody.events import (
     _unverified_event,
     role_may_sign,
 )
-from custody.exhibits import ARTIFACT_EVENTS, WithheldExhibit, exhibit_index, ledger_keys
+from custody.exhibits import (
+    ARTIFACT_EVENTS,
+    WITHHELD_BYTES,
+    WITHHELD_RECORD,
+    WithheldExhibit,
+    exhibit_index,
+    ledger_keys,
+)
 from custody.keys import PublicKey, fingerprint
 from custody.ledger import key_description, key_subject, ledger_writer, unlock_actor
 from custody.ledger_verify import VerifiedLedger, log_key_of
@@ -101,6 +108,7 @@ class ExportedBundle:
     artifacts: int
     tagmanifest_sha256: str
     sequence: int  # the bundle.exported entry
+    withheld: tuple[WithheldExhibit, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,7 +133,9 @@ def export_bundle(
 
     A withheld artifact's bytes are left out and the entries recording it are replaced by their
     leaf hash and the reason (``custody.disclosure``): the signed Merkle root still verifies, the
-    exhibit keeps its number, and ``data/withheld.json`` schedules what was withheld and why.
+    exhibit keeps its number, and ``data/withheld.json`` schedules what was withheld and why. A
+    withheld transcript whose redacted copy is disclosed is withheld bytes only: its records stay,
+    so the copy can be checked against the original's signed commitment root.
 
     Raises:
         NotFoundError / PolicyError: unknown case or artifact to withhold; a key that may not
@@ -146,8 +156,7 @@ def export_bundle(
     events = [_unverified_event(entry, what=f"entry {n}")[1] for n, entry in enumerate(entries)]
     top = f"{case_id}-{checkpoint.size:06d}"
 
-    withheld = _withheld_exhibits(exhibit_index(events), withhold, case_id)
-    _refuse_orphaned_redactions(events, withheld)
+    withheld = _stand_ins(events, _withheld_exhibits(exhibit_index(events), withhold, case_id))
     hidden = {sequence for item in withheld for sequence in item.records}
     reasons = {sequence: item.reason for item in withheld for sequence in item.records}
     lines = [
@@ -158,8 +167,15 @@ def export_bundle(
     exhibits = exhibit_index(disclosed, withheld=withheld)  # what the verifier recomputes
     payload = [*_artifact_files(ws, exhibits)]
     payload.append(BagFile(EXHIBITS, _json({"format": FORMAT, "case": case_id, "exhibits": exhibits})))
+    scopes = {item.sha256: item.scope for item in withheld}
     schedule = [
-        {"exhibit": e["exhibit"], "sha256": e["sha256"], "entries": e["records"], "reason": e["withheld"]}
+        {
+            "exhibit": e["exhibit"],
+            "sha256": e["sha256"],
+            "scope": scopes[e["sha256"]],
+            "entries": e["records"] if scopes[e["sha256"]] == WITHHELD_RECORD else [],
+            "reason": e["withheld"],
+        }
         for e in exhibits
         if "withheld" in e
     ]
@@ -211,14 +227,23 @@ def export_bundle(
             "root": signed.root_hash.hex(),
             "artifacts": len(exhibits),
         },
-        "withheld": [{"sha256": item.sha256, "reason": item.reason} for item in withheld],
+        "withheld": [
+            {"sha256": item.sha256, "scope": item.scope, "reason": item.reason} for item in withheld
+        ],
     }
     if recipient:
         body["recipient"] = recipient
     with ledger_writer(ws, case_id, actor, signer) as writer:
         exported = writer.append(BUNDLE_EXPORTED, [Subject(f"bundle:{top}", tag_digest)], body)
     return ExportedBundle(
-        output, top, checkpoint.size, signed.root_hash.hex(), len(exhibits), tag_digest, exported.sequence
+        output,
+        top,
+        checkpoint.size,
+        signed.root_hash.hex(),
+        len(exhibits),
+        tag_digest,
+        exported.sequence,
+        tuple(withheld),
     )
 
 
@@ -244,23 +269,22 @@ def _withheld_exhibits(
     return list(chosen.values())
 
 
-def _refuse_orphaned_redactions(events: Sequence[CustodyEvent], withheld: Sequence[WithheldExhibit]) -> None:
-    """A disclosed redacted transcript is checked against its original's signed commitment root,
-    which withholding the original's record would hide: refuse, rather than export a bundle that
-    cannot verify."""
+def _stand_ins(events: Sequence[CustodyEvent], withheld: Sequence[WithheldExhibit]) -> list[WithheldExhibit]:
+    """A withheld transcript with a disclosed redacted copy is withheld bytes only: the redacted
+    copy stands in for it, and is checked against the commitment root in the original's signed
+    record, so that record stays disclosed (withholding it too would leave the copy unverifiable)."""
     hidden = {item.sha256 for item in withheld}
+    stood_in: set[str] = set()
     for event in events:
         if event.event_type not in ARTIFACT_EVENTS:
             continue
         provenance = Provenance.from_dict(event.body)
-        digest = provenance.digest
-        kind = (provenance.details or {}).get("kind")
-        if kind == REDACTED_KIND and digest not in hidden and hidden.intersection(provenance.derived_from):
-            raise PolicyError(
-                f"the redacted transcript {digest[:16]}... is disclosed, but its original is withheld: "
-                "the redaction could not be checked against the original's signed commitment root",
-                hint="withhold the redacted copy too, or disclose the original's record",
-            )
+        if (provenance.details or {}).get("kind") == REDACTED_KIND and provenance.digest not in hidden:
+            stood_in.update(hidden.intersection(provenance.derived_from))
+    return [
+        replace(item, records=(), scope=WITHHELD_BYTES) if item.sha256 in stood_in else item
+        for item in withheld
+    ]
 
 
 def _artifact_files(ws: Workspace, exhibits: Sequence[dict[str, Any]]) -> Iterator[BagFile]:

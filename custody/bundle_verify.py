@@ -48,7 +48,15 @@ from custody.digests import check_sha256_hex
 from custody.disclosure import LedgerLine, WithheldEntry, leaf_of, parse_ledger_lines, tree_of
 from custody.errors import CustodyError, FormatError, InputFileError, IntegrityError
 from custody.events import CustodyEvent
-from custody.exhibits import ARTIFACT_EVENTS, WithheldExhibit, exhibit_index, ledger_keys
+from custody.exhibits import (
+    ARTIFACT_EVENTS,
+    WITHHELD_BYTES,
+    WITHHELD_RECORD,
+    WITHHELD_SCOPES,
+    WithheldExhibit,
+    exhibit_index,
+    ledger_keys,
+)
 from custody.keys import PublicKey, fingerprint
 from custody.ledger_verify import (
     Check,
@@ -516,7 +524,9 @@ def _no_original(inner: str, parents: Sequence[str], disclosed: set[str], reason
 
 def _withheld_schedule(bag: BagSource, lines: Sequence[LedgerLine], check: Check) -> list[WithheldExhibit]:
     """``data/withheld.json``, checked against the withheld lines of the ledger: every withheld
-    line belongs to exactly one scheduled artifact, with the same reason, and nothing else does."""
+    line belongs to exactly one artifact scheduled with scope "record", with the same reason, and
+    nothing else does; an artifact withheld with scope "bytes" has no withheld lines (its records
+    are disclosed, and ``_check_scheduled_numbers`` finds them)."""
     document = _json(bag, WITHHELD)
     items = document.get("withheld")
     if document.get("format") != FORMAT or not isinstance(items, list):
@@ -525,18 +535,25 @@ def _withheld_schedule(bag: BagSource, lines: Sequence[LedgerLine], check: Check
     claimed: dict[int, str] = {}
     for number, item in enumerate(items):
         where = f"{WITHHELD} item {number}"
-        if not isinstance(item, dict) or set(item) != {"exhibit", "sha256", "entries", "reason"}:
-            raise FormatError(f"{bag.name}: {where} must hold exhibit, sha256, entries and reason")
-        records, exhibit = item["entries"], item["exhibit"]
-        if not isinstance(records, list) or not records or not all(_whole(n) for n in records):
+        if not isinstance(item, dict) or set(item) != {"exhibit", "sha256", "scope", "entries", "reason"}:
+            raise FormatError(f"{bag.name}: {where} must hold exhibit, sha256, scope, entries and reason")
+        records, exhibit, scope = item["entries"], item["exhibit"], item["scope"]
+        if scope not in WITHHELD_SCOPES:
+            raise FormatError(f"{bag.name}: {where}: scope must be one of {list(WITHHELD_SCOPES)}")
+        if not isinstance(records, list) or not all(_whole(n) for n in records):
             raise FormatError(f"{bag.name}: {where}: entries must be a list of entry numbers")
+        if (scope == WITHHELD_RECORD) != bool(records):
+            raise FormatError(
+                f"{bag.name}: {where}: scope {scope!r} "
+                + ("withholds no entries" if scope == WITHHELD_BYTES else "needs the entries it withholds")
+            )
         if not _whole(exhibit):
             raise FormatError(f"{bag.name}: {where}: exhibit must be an exhibit number")
         digest = check_sha256_hex(item["sha256"], what=f"{where} sha256")
         reason = item["reason"]
         if not isinstance(reason, str):
             raise FormatError(f"{bag.name}: {where}: reason must be text")
-        schedule.append(WithheldExhibit(digest, tuple(records), reason, exhibit))
+        schedule.append(WithheldExhibit(digest, tuple(records), reason, exhibit, scope))
         for index in records:
             if index in claimed:
                 check.fail(f"{where}: entry {index} is already scheduled for {claimed[index][:16]}...")
@@ -563,10 +580,20 @@ def _whole(value: Any) -> bool:
 def _check_scheduled_numbers(
     schedule: Sequence[WithheldExhibit], exhibits: Sequence[Mapping[str, Any]], check: Check
 ) -> None:
-    """The exhibit number the schedule gives each withheld artifact is the one the ledger gives it."""
+    """Each artifact is scheduled once, with the exhibit number the ledger gives it; one withheld
+    bytes only has a disclosed record."""
     numbers = {exhibit["sha256"]: exhibit["exhibit"] for exhibit in exhibits}
+    seen: set[str] = set()
     for number, item in enumerate(schedule):
-        if numbers.get(item.sha256) != item.exhibit:
+        if item.sha256 in seen:
+            check.fail(f"{WITHHELD} item {number}: {item.sha256[:16]}... is scheduled twice")
+        seen.add(item.sha256)
+        if item.sha256 not in numbers:
+            check.fail(
+                f"{WITHHELD} item {number}: {item.sha256[:16]}... is withheld bytes only, "
+                "but no disclosed entry records it"
+            )
+        elif numbers[item.sha256] != item.exhibit:
             check.fail(
                 f"{WITHHELD} item {number}: exhibit {item.exhibit}, but the ledger numbers "
                 f"{item.sha256[:16]}... exhibit {numbers.get(item.sha256)}"

@@ -29,15 +29,24 @@ from custody.models import Provenance
 
 ARTIFACT_EVENTS = (ARTIFACT_RECORDED, ARTIFACT_DERIVED)
 
+WITHHELD_RECORD = "record"
+"""Scope of a withholding: the artifact's bytes and the ledger entries recording it."""
+WITHHELD_BYTES = "bytes"
+"""Scope of a withholding: the artifact's bytes only; the entries recording it stay disclosed (so
+a disclosed redacted copy can be checked against the original's signed commitment root)."""
+WITHHELD_SCOPES = (WITHHELD_RECORD, WITHHELD_BYTES)
+
 
 @dataclass(frozen=True)
 class WithheldExhibit:
-    """An artifact a bundle withholds: its digest, the entries recording it (withheld too) and why."""
+    """An artifact a bundle withholds: its digest, the entries withheld with it (none when only its
+    bytes are withheld), why, and the scope of the withholding."""
 
     sha256: str
     records: tuple[int, ...]
     reason: str
     exhibit: int | None = None  # the number a schedule gives it (the index computes its own)
+    scope: str = WITHHELD_RECORD
 
 
 def exhibit_index(
@@ -48,7 +57,8 @@ def exhibit_index(
 ) -> list[dict[str, Any]]:
     """One entry per distinct artifact digest, numbered from 1 in order of first record, with every
     record of it (sequence numbers) and what its first record says it is. A withheld artifact
-    keeps its number and shows only its digest, records and the reason.
+    keeps its number and shows only its digest, records and the reason; one withheld bytes only
+    shows what its disclosed records say, and the reason.
 
     A record whose body is not a valid provenance raises ``FormatError``; with ``problems`` it is
     left out and described there instead (a verifier reports it as a failed check)."""
@@ -79,6 +89,9 @@ def exhibit_index(
                 **described,
                 "records": [sequence],
             }
+    for item in withheld:
+        if item.scope == WITHHELD_BYTES and item.sha256 in exhibits:
+            exhibits[item.sha256]["withheld"] = item.reason
     return list(exhibits.values())
 
 

@@ -469,6 +469,7 @@ def test_selective_disclosure_withholds_bytes_and_entries_but_proves_they_exist(
         {
             "exhibit": screenshot["exhibit"],
             "sha256": screenshot["sha256"],
+            "scope": "record",
             "entries": screenshot["records"],
             "reason": "victim's image",
         }

@@ -347,7 +347,9 @@ def test_withheld_bundles_verify_the_same(
     assert {item["sha256"] for item in schedule} == set(withheld)
     assert len(withheld) == (2 if label == "two" else 1)
     if label == "several":
-        assert schedule == [{"exhibit": 2, "sha256": DIGEST["image"], "entries": [3, 5], "reason": PRIVATE}]
+        assert schedule == [
+            {"exhibit": 2, "sha256": DIGEST["image"], "scope": "record", "entries": [3, 5], "reason": PRIVATE}
+        ]
     lines = _ledger_lines(bag)
     full_lines = _ledger_lines(full)
     for item in schedule:
@@ -415,7 +417,9 @@ def _forge_a_complete_withholding(bag: Path) -> None:
     """Withhold the chat as the exporter would have: line, schedule, exhibits.json, bytes removed."""
     _forge_withheld(4, "forged")(bag)
     _schedule(
-        lambda s: s.append({"exhibit": 3, "sha256": DIGEST["chat"], "entries": [4], "reason": "forged"})
+        lambda s: s.append(
+            {"exhibit": 3, "sha256": DIGEST["chat"], "scope": "record", "entries": [4], "reason": "forged"}
+        )
     )(bag)
     chat = {"exhibit": 3, "sha256": DIGEST["chat"], "records": [4], "withheld": "forged"}
     _edit_json(bag / "data" / "exhibits.json", lambda d: d["exhibits"].__setitem__(2, chat))
@@ -431,7 +435,13 @@ def _hide_the_release(bag: Path) -> None:
     lines = _ledger_lines(bag)
     (release,) = [n for n, line in enumerate(lines) if b"custody.released" in _payload(line)]
     _forge_withheld(release, "not relevant")(bag)
-    item = {"exhibit": 4, "sha256": "e" * 64, "entries": [release], "reason": "not relevant"}
+    item = {
+        "exhibit": 4,
+        "sha256": "e" * 64,
+        "scope": "record",
+        "entries": [release],
+        "reason": "not relevant",
+    }
     _schedule(lambda s: s.append(item))(bag)
 
 
@@ -568,6 +578,7 @@ def test_tampering_with_what_is_withheld(
 RCASE = "OP-LANTERN"
 CONVERSATIONS = REPO / "sample_cases" / "op-lantern" / "conversations"
 REDACTION_REASON = "the counterpart's messages hold third-party personal data"
+STAND_IN = "the counterpart's personal data; the redacted copy stands in"
 
 
 @pytest.fixture(scope="module")
@@ -617,22 +628,32 @@ def redacted_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
     redacted = hashlib.sha256((cli.cwd / "redacted.json").read_bytes()).hexdigest()
     cli.ok("transfer", "--case", RCASE, "--to", "cole", "--reason", "to the exhibits officer")
     cli.ok("--as", "cole", "accept", "--case", RCASE)
-    full, withheld = cli.cwd / "full.zip", cli.cwd / "parent-withheld.zip"
+    full, stand_in = cli.cwd / "full.zip", cli.cwd / "stand-in.zip"
+    withheld = cli.cwd / "parent-withheld.zip"
     cli.ok("--as", "cole", "bundle", RCASE, "-o", full)
-    # custody bundle refuses to withhold the original of a disclosed redaction (the copy could not
-    # be checked); such a bundle is made here with that refusal switched off, as a forger could.
-    refused = cli("--as", "cole", "bundle", RCASE, "-o", withheld, "--withhold", parent, "--reason", "r")
-    assert refused.code == 1, str(refused)
-    assert "its original is withheld" in refused.err
+    # Withholding the original of a disclosed redaction withholds its bytes only: the redacted
+    # copy stands in for it and is checked against the original's record, which stays disclosed.
+    out = cli.ok(
+        "--as", "cole", "bundle", RCASE, "-o", stand_in, "--withhold", parent, "--reason", STAND_IN
+    ).out
+    assert "bytes only" in out, out
+    # A bundle that withholds the original's record as well, with the stand-in rule switched off
+    # (as a careless or forging exporter could): the copy cannot be checked.
     with (
         pytest.MonkeyPatch.context() as patch,
         Workspace.open(cli.cwd, passphrase_callback=lambda _what: PASSPHRASE) as ws,
     ):
-        patch.setattr(exporter, "_refuse_orphaned_redactions", lambda *_args: None)
+        patch.setattr(exporter, "_stand_ins", lambda _events, withheld: withheld)
         exporter.export_bundle(
             ws, RCASE, withheld, withhold=[exporter.Withholding(parent, "not relevant")], actor_name="cole"
         )
-    return {"full": full, "parent withheld": withheld, "parent": parent, "redacted": redacted}
+    return {
+        "full": full,
+        "stand-in": stand_in,
+        "parent withheld": withheld,
+        "parent": parent,
+        "redacted": redacted,
+    }
 
 
 def _redacted_file(bag: Path, digest: str) -> Path:
@@ -698,6 +719,80 @@ def test_a_redacted_transcript_whose_original_is_withheld(
             f"{redacted_bundles['parent'][:16]}..., withheld: not relevant); it cannot be checked "
             "against the signed commitment root"
         ]
+
+
+def test_a_redacted_transcript_stands_in_for_its_withheld_original(
+    redacted_bundles: dict[str, Any], tmp_path: Path
+) -> None:
+    parent, redacted = redacted_bundles["parent"], redacted_bundles["redacted"]
+    bag = _unzip(redacted_bundles["stand-in"], tmp_path / "bag")
+    for target in (redacted_bundles["stand-in"], bag):
+        report = _assert_same(target)
+        assert report["verdict"] == "VALID, not anchored to a trusted key", _failed(report)
+    # The original's bytes are out; its records are in (not withheld lines), the copy's bytes too.
+    assert not list((bag / "data" / "artifacts").glob(parent + "*"))
+    assert _redacted_file(bag, redacted).is_file()
+    exhibits = json.loads((bag / "data" / "exhibits.json").read_bytes())["exhibits"]
+    original = next(e for e in exhibits if e["sha256"] == parent)
+    assert original["withheld"] == STAND_IN, original
+    assert original["name"].endswith(".jsonl"), original
+    lines = _ledger_lines(bag)
+    assert all(b'"leaf_hash"' not in lines[n] for n in original["records"])
+    schedule = json.loads((bag / "data" / "withheld.json").read_bytes())["withheld"]
+    assert schedule == [
+        {
+            "exhibit": original["exhibit"],
+            "sha256": parent,
+            "scope": "bytes",
+            "entries": [],
+            "reason": STAND_IN,
+        }
+    ]
+
+
+def _put_the_original_back(bundles: dict[str, Any]) -> Callable[[Path], None]:
+    def change(bag: Path) -> None:
+        full = _unzip(bundles["full"], bag.parent / "full")
+        (source,) = (full / "data" / "artifacts").glob(bundles["parent"] + "*")
+        (bag / "data" / "artifacts" / source.name).write_bytes(source.read_bytes())
+        with (bag / "manifest-sha256.txt").open("a") as manifest:
+            manifest.write(f"{bundles['parent']}  data/artifacts/{source.name}\n")
+
+    return change
+
+
+STAND_IN_FORGERIES: dict[str, tuple[Callable[[dict[str, Any]], Callable[[Path], None]], dict[int, str]]] = {
+    "the original's bytes put back": (
+        _put_the_original_back,
+        {12: "is scheduled as withheld, but its bytes are in the bundle"},
+    ),
+    "a bytes-only withholding of an artifact no entry records": (
+        lambda _b: _schedule(
+            lambda s: s.append(
+                {"exhibit": 9, "sha256": "d" * 64, "scope": "bytes", "entries": [], "reason": "x"}
+            )
+        ),
+        {12: f"{'d' * 16}... is withheld bytes only, but no disclosed entry records it"},
+    ),
+    "the original scheduled twice": (
+        lambda _b: _schedule(lambda s: s.append(dict(s[0]))),
+        {12: "is scheduled twice"},
+    ),
+}
+
+
+@pytest.mark.parametrize("forgery", sorted(STAND_IN_FORGERIES))
+def test_forged_stand_ins_fail_the_same_way(
+    redacted_bundles: dict[str, Any], tmp_path: Path, forgery: str
+) -> None:
+    make, expected = STAND_IN_FORGERIES[forgery]
+    bag = _unzip(redacted_bundles["stand-in"], tmp_path / "bag")
+    make(redacted_bundles)(bag)
+    _reseal(bag)
+    failed = _failed(_assert_same(bag))
+    assert set(failed) == {7, *expected}, failed
+    for number, fragment in expected.items():
+        assert any(fragment in message for message in failed[number]), failed[number]
 
 
 # Redacted documents behind recomputed manifests that neither verifier may accept: the same
@@ -827,7 +922,18 @@ MALFORMED_SCHEDULES: dict[str, tuple[Callable[[Path], None], str]] = {
         "item 0 must hold exhibit, sha256",
     ),
     "an item with an extra key": (_schedule(lambda s: s[0].update(name="page.html")), "must hold exhibit"),
-    "no entries": (_schedule(lambda s: s[0].update(entries=[])), "item 0: entries must be a list"),
+    "no entries": (
+        _schedule(lambda s: s[0].update(entries=[])),
+        "item 0: scope 'record' needs the entries it withholds",
+    ),
+    "an unknown scope": (
+        _schedule(lambda s: s[0].update(scope="all")),
+        "item 0: scope must be one of ['record', 'bytes']",
+    ),
+    "entries withheld bytes only": (
+        _schedule(lambda s: s[0].update(scope="bytes")),
+        "item 0: scope 'bytes' withholds no entries",
+    ),
     "an entry that is not a number": (_schedule(lambda s: s[0].update(entries=["2"])), "entries must be"),
     "an entry that is a fraction": (_schedule(lambda s: s[0].update(entries=[2.5])), "entries must be"),
     "an uppercase digest": (

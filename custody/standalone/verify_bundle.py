@@ -32,8 +32,10 @@ and each ledger entry recording it is replaced in data/ledger/entries.jsonl by t
 nothing to parse or verify); check 9 takes its leaf hash as given, so the signed Merkle root
 still proves the entry exists at its place in the log; check 12 checks data/withheld.json, the
 schedule of what is withheld and why, against those lines and recomputes the exhibit numbers over
-disclosed and withheld records alike. Check 13 needs the record of a redacted transcript's
-original: when that record is withheld, the redaction cannot be checked and the check fails.
+disclosed and withheld records alike. An artifact may also be withheld bytes only (scope
+"bytes" in the schedule): its records stay disclosed, typically because a disclosed redacted copy
+stands in for it. Check 13 needs the record of a redacted transcript's original: when that record
+is withheld, the redaction cannot be checked and the check fails.
 
 Nothing is extracted or written: a zip is checked member by member against hostile archives
 (zip slip, symbolic links, zip bombs...) and read in memory; a folder is walked without following
@@ -1220,12 +1222,17 @@ def artifact_provenance(document: dict[str, Any]) -> dict[str, Any]:
 @dataclass(frozen=True)
 class WithheldExhibit:
     """An artifact the bundle withholds (an item of data/withheld.json): its digest, the entries
-    recording it (withheld too), why, and the exhibit number the schedule gives it."""
+    withheld with it (none when its scope is "bytes": its records are disclosed), why, the exhibit
+    number the schedule gives it, and the scope."""
 
     sha256: str
     records: tuple[int, ...]
     reason: str
     exhibit: int | None = None
+    scope: str = "record"
+
+
+WITHHELD_SCOPES = ("record", "bytes")  # bytes and the entries recording it; or the bytes only
 
 
 def exhibit_index(
@@ -1233,8 +1240,9 @@ def exhibit_index(
 ) -> list[dict[str, Any]]:
     """One entry per distinct artifact digest, numbered from 1 in order of first record (by
     sequence number), over the disclosed records and the withheld ones the schedule lists. A
-    withheld artifact shows only its number, digest, records and the reason. A record whose body is
-    not a valid provenance is left out and described in ``problems``."""
+    withheld artifact shows only its number, digest, records and the reason; one withheld bytes only
+    shows what its disclosed records say, and the reason. A record whose body is not a valid
+    provenance is left out and described in ``problems``."""
     records: list[tuple[int, str, dict[str, Any]]] = []
     for event in events:
         if event is None or event.event_type not in ("artifact.recorded", "artifact.derived"):
@@ -1262,6 +1270,9 @@ def exhibit_index(
                 **described,
                 "records": [sequence],
             }
+    for item in withheld:
+        if item.scope == "bytes" and item.sha256 in exhibits:
+            exhibits[item.sha256]["withheld"] = item.reason
     return list(exhibits.values())
 
 
@@ -2019,8 +2030,10 @@ def withheld_schedule(
     bag: Bag, lines: Sequence[bytes | WithheldEntry], check: Check
 ) -> list[WithheldExhibit]:
     """data/withheld.json, checked against the withheld lines of the ledger: every withheld line
-    belongs to exactly one scheduled artifact, with the same reason, and nothing else is scheduled.
-    A schedule that is not of this form makes the bundle unreadable (exit 3)."""
+    belongs to exactly one artifact scheduled with scope "record", with the same reason, and
+    nothing else is scheduled; an artifact withheld with scope "bytes" has no withheld lines (its
+    records are disclosed). A schedule that is not of this form makes the bundle unreadable
+    (exit 3)."""
     document = _json(bag, WITHHELD)
     items = document.get("withheld")
     if document.get("format") != FORMAT or not isinstance(items, list):
@@ -2029,18 +2042,25 @@ def withheld_schedule(
     claimed: dict[int, str] = {}  # entry -> the digest it is scheduled for
     for number, item in enumerate(items):
         where = f"{WITHHELD} item {number}"
-        if not isinstance(item, dict) or set(item) != {"exhibit", "sha256", "entries", "reason"}:
-            raise Refusal(f"{bag.name}: {where} must hold exhibit, sha256, entries and reason")
-        records, exhibit = item["entries"], item["exhibit"]
-        if not isinstance(records, list) or not records or not all(_whole(n) for n in records):
+        if not isinstance(item, dict) or set(item) != {"exhibit", "sha256", "scope", "entries", "reason"}:
+            raise Refusal(f"{bag.name}: {where} must hold exhibit, sha256, scope, entries and reason")
+        records, exhibit, scope = item["entries"], item["exhibit"], item["scope"]
+        if scope not in WITHHELD_SCOPES:
+            raise Refusal(f"{bag.name}: {where}: scope must be one of {list(WITHHELD_SCOPES)}")
+        if not isinstance(records, list) or not all(_whole(n) for n in records):
             raise Refusal(f"{bag.name}: {where}: entries must be a list of entry numbers")
+        if (scope == "record") != bool(records):
+            raise Refusal(
+                f"{bag.name}: {where}: scope {scope!r} "
+                + ("withholds no entries" if scope == "bytes" else "needs the entries it withholds")
+            )
         if not _whole(exhibit):
             raise Refusal(f"{bag.name}: {where}: exhibit must be an exhibit number")
         digest = check_sha256_hex(item["sha256"], what=f"{where} sha256")
         reason = item["reason"]
         if not isinstance(reason, str):
             raise Refusal(f"{bag.name}: {where}: reason must be text")
-        schedule.append(WithheldExhibit(digest, tuple(records), reason, exhibit))
+        schedule.append(WithheldExhibit(digest, tuple(records), reason, exhibit, scope))
         for index in records:
             if index in claimed:
                 check.fail(f"{where}: entry {index} is already scheduled for {claimed[index][:16]}...")
@@ -2067,10 +2087,20 @@ def _whole(value: Any) -> bool:
 def _check_scheduled_numbers(
     schedule: Sequence[WithheldExhibit], exhibits: Sequence[Mapping[str, Any]], check: Check
 ) -> None:
-    """The exhibit number the schedule gives each withheld artifact is the one the ledger gives it."""
+    """Each artifact is scheduled once, with the exhibit number the ledger gives it; one withheld
+    bytes only has a disclosed record."""
     numbers = {exhibit["sha256"]: exhibit["exhibit"] for exhibit in exhibits}
+    seen: set[str] = set()
     for number, item in enumerate(schedule):
-        if numbers.get(item.sha256) != item.exhibit:
+        if item.sha256 in seen:
+            check.fail(f"{WITHHELD} item {number}: {item.sha256[:16]}... is scheduled twice")
+        seen.add(item.sha256)
+        if item.sha256 not in numbers:
+            check.fail(
+                f"{WITHHELD} item {number}: {item.sha256[:16]}... is withheld bytes only, "
+                "but no disclosed entry records it"
+            )
+        elif numbers[item.sha256] != item.exhibit:
             check.fail(
                 f"{WITHHELD} item {number}: exhibit {item.exhibit}, but the ledger numbers "
                 f"{item.sha256[:16]}... exhibit {numbers.get(item.sha256)}"
