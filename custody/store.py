@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -138,28 +139,52 @@ def _syncfs(path: Path) -> bool:
 
 
 class BlobBatch:
-    """The blobs stored inside one ``FileBlobStore.batch()`` block (one thread's)."""
+    """The blobs stored inside one ``FileBlobStore.batch()`` block (one thread's).
 
-    MAX_PENDING = 256  # small blobs (at most SMALL_BLOB each) queued for the writer at once
+    Small blobs reach the writer thread in groups: one hand-off per group, not per blob, because
+    each hand-off wakes the writer and costs both threads a turn at the GIL."""
 
-    def __init__(self, root: Path) -> None:
+    GROUP_BLOBS = 64  # small blobs handed to the writer at once
+    GROUP_BYTES = 4 * CHUNK_SIZE  # or fewer, once they hold this many bytes
+    MAX_GROUPS = 4  # groups queued for the writer at once (bounds the memory held)
+
+    def __init__(self, root: Path, write: Callable[[bytes, Path], None]) -> None:
         self.root = root
         self.written: list[Path] = []
         self.pending: set[str] = set()
+        self._write = write
+        self._group: list[tuple[bytes, Path]] = []
+        self._group_bytes = 0
         self._writer: ThreadPoolExecutor | None = None
         self._queued: deque[Future[None]] = deque()
 
-    def submit(self, digest: str, write: Callable[[], None]) -> None:
+    def add(self, digest: str, data: bytes, final: Path) -> None:
+        """Queue a new small blob for writing to ``final``."""
+        self.pending.add(digest)
+        self.written.append(final)
+        self._group.append((data, final))
+        self._group_bytes += len(data)
+        if len(self._group) >= self.GROUP_BLOBS or self._group_bytes >= self.GROUP_BYTES:
+            self._hand_off()
+
+    def _hand_off(self) -> None:
+        if not self._group:
+            return
         if self._writer is None:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="custody-blobs")
-        while len(self._queued) >= self.MAX_PENDING:
+        while len(self._queued) >= self.MAX_GROUPS:
             self._queued.popleft().result()
-        self.pending.add(digest)
-        self._queued.append(self._writer.submit(write))
+        group, self._group, self._group_bytes = self._group, [], 0
+        self._queued.append(self._writer.submit(self._write_group, group))
+
+    def _write_group(self, group: list[tuple[bytes, Path]]) -> None:
+        for data, final in group:
+            self._write(data, final)
 
     def flush(self) -> None:
-        """Wait for every queued write, then make the batch durable (one sync of the file system
+        """Write every queued blob, then make the batch durable (one sync of the file system
         holding the store, or an fsync per file and folder where that is not available)."""
+        self._hand_off()
         while self._queued:
             self._queued.popleft().result()  # raises the writer's StoreError
         try:
@@ -173,6 +198,7 @@ class BlobBatch:
         self.written = []
 
     def close(self) -> None:
+        self._group = []
         if self._writer is not None:
             self._writer.shutdown(wait=True, cancel_futures=True)
 
@@ -196,7 +222,7 @@ class FileBlobStore:
         if current is not None:
             yield current  # nested: the outer block flushes
             return
-        batch = BlobBatch(self.root)
+        batch = BlobBatch(self.root, partial(self._write_new, durable=False))
         self._local.batch = batch
         try:
             yield batch
@@ -299,8 +325,7 @@ class FileBlobStore:
         if batch is None:
             self._write_new(data, final, durable=True)
         else:
-            batch.submit(digest, lambda: self._write_new(data, final, durable=False))
-            batch.written.append(final)
+            batch.add(digest, data, final)
         return StoredBlob(digest, len(data), created=True)
 
     def _write_new(self, data: bytes, final: Path, *, durable: bool) -> None:
