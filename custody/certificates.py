@@ -129,6 +129,12 @@ def init_ca(
     Raises:
         PolicyError: the workspace already has a CA.
     """
+    return _create_ca(ws, organisation, passphrase_callback)[1]
+
+
+def _create_ca(
+    ws: Workspace, organisation: str | None, passphrase_callback: PassphraseCallback | None
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     cert_path, key_path = ca_certificate_path(ws), ca_key_path(ws)
     if cert_path.exists() or key_path.exists():
         raise PolicyError(f"this workspace already has a certificate authority ({cert_path}); it is kept")
@@ -137,7 +143,7 @@ def init_ca(
     passphrase = (passphrase_callback or ws.passphrase_callback)("the new workspace CA key")
     key_file = encrypt_x509_key(key, passphrase, metadata={"name": "workspace-ca", "role": "ca"})
     _write_all([(key_path, key_file), (cert_path, certificates_pem([certificate]))])
-    return certificate
+    return key, certificate
 
 
 def _unlock_ca(ws: Workspace) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
@@ -273,9 +279,9 @@ def issue_actor_certificate(
     actor = _signing_actor(ws, name)
     if signing_key_path(ws, name).exists() or binding_path(ws, name).exists():
         raise PolicyError(f"{name!r} already has a document-signing certificate ({binding_path(ws, name)})")
-    if not has_ca(ws):
-        init_ca(ws, organisation=organisation, passphrase_callback=passphrase_callback)
-    ca_key, ca_cert = _unlock_ca(ws)
+    # A CA made just now is used as it is: its new passphrase is not asked for again.
+    made_now = None if has_ca(ws) else _create_ca(ws, organisation, passphrase_callback)
+    ca_key, ca_cert = made_now or _unlock_ca(ws)
     key, certificate = issue_signing_certificate(ca_key, ca_cert, actor=name, role=actor.role, now=ws.clock())
     return _store_credential(
         ws,

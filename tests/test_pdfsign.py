@@ -96,7 +96,16 @@ def test_ca_certificate_is_a_p256_ca_naming_the_agency(ws: Workspace) -> None:
 
 
 def test_issued_certificate_names_the_actor_and_is_for_document_signing(ws: Workspace) -> None:
+    asked: list[str] = []
+
+    def recording_callback(what: str) -> str:
+        asked.append(what)
+        return PASSPHRASE
+
+    ws.passphrase_callback = recording_callback
     binding = issue_actor_certificate(ws, "cole")  # creates the CA on first use
+    # the new CA's passphrase once (not again to unlock it), cole's Ed25519 key, the new key
+    assert asked == ["the new workspace CA key", "key 'cole'", "the new signing certificate key of 'cole'"]
     ca = ca_certificate(ws)
     cert = binding.certificate
     cert.verify_directly_issued_by(ca)
