@@ -7,15 +7,24 @@ from pathlib import Path
 import click
 
 from custody.actors import create_key, has_private_key, list_actors, public_key_of
+from custody.certificates import (
+    CertificateBinding,
+    certificate_path,
+    import_actor_certificate,
+    issue_actor_certificate,
+    signing_key_path,
+)
 from custody.keys import fingerprint
 from custody.models import ActorRole
 from custody.transfers import revoke_key
 from custody_cli.context import CliState, echo_json, pass_state, prompt_new_passphrase
+from custody_cli.pki import echo_certificate
 
 
 @click.group("key")
 def key() -> None:
-    """Signing keys (Ed25519) of investigators, custodians, prosecutors and tools."""
+    """Signing keys (Ed25519) of investigators, custodians, prosecutors and tools, and their
+    X.509 certificates for signing PDF dossiers (cert, import-cert)."""
 
 
 @key.command("new")
@@ -127,6 +136,103 @@ def key_revoke(state: CliState, name: str, reason: str) -> None:
     click.echo(f"Revoked key {name}")
     for case_id, sequence in written:
         click.echo(f"  {case_id}: key.revoked at entry {sequence}")
+
+
+@key.command("cert")
+@click.argument("name")
+@click.option(
+    "--ca-name",
+    "organisation",
+    metavar="ORG",
+    help="If the workspace has no CA yet, create it for this agency or unit (see 'custody ca init').",
+)
+@pass_state
+def key_cert(state: CliState, name: str, organisation: str | None) -> None:
+    """Issue NAME a document-signing certificate from the workspace CA.
+
+    A new ECDSA P-256 key (encrypted with a new passphrase in .custody/keys/x509/NAME.key,
+    mode 0600) and an X.509 certificate (CN = NAME, title = NAME's role, keyUsage
+    digitalSignature + nonRepudiation, extendedKeyUsage documentSigning + emailProtection,
+    valid three years) in .custody/pki/actors/NAME.pem. NAME's Ed25519 key signs a binding of
+    the certificate's SHA-256 fingerprint to its key id (.custody/pki/actors/NAME.json).
+    Creates the workspace CA first if there is none. Asks for the CA key's and NAME's key's
+    passphrases, then the new key's (or reads CUSTODY_PASSPHRASE).
+
+    \b
+    Example:
+      custody key cert cole
+      custody ca export -o CA.pem     # for the PDF reader and the defence
+    """
+    with state.open_workspace() as ws:
+        binding = issue_actor_certificate(
+            ws, name, passphrase_callback=prompt_new_passphrase, organisation=organisation
+        )
+        _echo_binding(binding, certificate_path(ws, name), signing_key_path(ws, name))
+
+
+@key.command("import-cert")
+@click.argument("name")
+@click.option(
+    "--cert",
+    "cert_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    metavar="CERT.pem",
+    help="NAME's certificate (PEM or DER); further certificates in it are taken as its chain.",
+)
+@click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    metavar="KEY.pem",
+    help="Its private key (PEM or DER, PKCS#8 or traditional, encrypted or not).",
+)
+@click.option(
+    "--chain",
+    "chain_file",
+    type=click.Path(path_type=Path),
+    metavar="CHAIN.pem",
+    help="The issuing CA certificates (intermediates, root).",
+)
+@pass_state
+def key_import_cert(
+    state: CliState, name: str, cert_file: Path, key_file: Path, chain_file: Path | None
+) -> None:
+    """Import an agency-issued document-signing certificate for NAME.
+
+    The key must be RSA (2048 bits or more) or ECDSA P-256 and belong to the certificate; the
+    certificate must be valid now and not a CA; the chain, if given, must hold its issuer.
+    Anything else is refused and nothing is stored. The key is re-encrypted with a new
+    passphrase into .custody/keys/x509/NAME.key (mode 0600); delete or lock away your plain
+    KEY.pem afterwards. An encrypted KEY.pem asks for its password first.
+
+    \b
+    Example (from a PKCS#12 file; openssl encrypts the key it writes):
+      openssl pkcs12 -in cole.p12 -clcerts -nokeys -out cole.pem
+      openssl pkcs12 -in cole.p12 -nocerts -out cole-key.pem
+      openssl pkcs12 -in cole.p12 -cacerts -nokeys -out agency-chain.pem
+      custody key import-cert cole --cert cole.pem --key cole-key.pem --chain agency-chain.pem
+    """
+    with state.open_workspace() as ws:
+        binding = import_actor_certificate(
+            ws,
+            name,
+            certificate_file=cert_file,
+            key_file=key_file,
+            chain_file=chain_file,
+            passphrase_callback=prompt_new_passphrase,
+        )
+        _echo_binding(binding, certificate_path(ws, name), signing_key_path(ws, name))
+
+
+def _echo_binding(binding: CertificateBinding, cert_path: Path, key_path: Path) -> None:
+    source = "issued by the workspace CA" if binding.source == "workspace-ca" else "imported"
+    click.echo(f"Document-signing certificate for {binding.actor} ({source})")
+    echo_certificate(binding.certificate)
+    click.echo(f"  bound to key: {fingerprint(binding.key_id)} (signed by {binding.actor}'s Ed25519 key)")
+    click.echo(f"  certificate:  {cert_path} (with its chain of {len(binding.chain)})")
+    click.echo(f"  private key:  {key_path} (encrypted, mode 0600)")
 
 
 COMMANDS = [key]

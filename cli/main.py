@@ -41,6 +41,8 @@ COMMAND_MODULES = {
     "demo": "demo",
     "bundle": "bundles",
     "verify": "verify",
+    "ca": "pki",
+    "pdf": "pdf",
 }
 
 

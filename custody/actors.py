@@ -22,7 +22,9 @@ from custody.timeutil import format_rfc3339
 from custody.workspace import Workspace
 
 
-def _write_private_file(path: Path, data: bytes) -> None:
+def write_private_file(path: Path, data: bytes) -> None:
+    """Write a new file readable by its owner only (0600), fsynced; an existing file is never
+    overwritten (O_EXCL) and a half-written one is removed."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -53,7 +55,7 @@ def create_key(
     signer = Signer.generate()
     key_file = encrypt_private_key(signer, passphrase, metadata={"name": name, "role": role_value.value})
     path = ws.key_path(name)
-    _write_private_file(path, key_file)
+    write_private_file(path, key_file)
     row = db.ActorRow(
         key_id=signer.key_id,
         name=name,

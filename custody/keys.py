@@ -193,6 +193,66 @@ def _b64decode(value: Any, what: str) -> bytes:
         raise FormatError(f"key file field {what} is not valid base64") from exc
 
 
+def seal_secret(
+    secret: bytes, passphrase: str, *, aad: bytes, params: KdfParams | None = None
+) -> dict[str, Any]:
+    """Encrypt ``secret`` under a passphrase (Argon2id + ChaCha20-Poly1305, ``aad`` bound in).
+
+    Returns the ``kdf``, ``aead`` and ``ciphertext`` fields of a key file; every encrypted key
+    file of custody (Ed25519 keys here, X.509 keys in ``custody.pki``) is made by this function.
+    """
+    if not passphrase:
+        raise PassphraseError("an empty passphrase is not allowed for a signing key")
+    params = params or KdfParams()
+    params.check()
+    salt = os.urandom(16)
+    nonce = os.urandom(12)
+    ciphertext = ChaCha20Poly1305(_derive(passphrase, salt, params)).encrypt(nonce, secret, aad)
+    return {
+        "kdf": {
+            "name": "argon2id",
+            "salt": base64.b64encode(salt).decode(),
+            "iterations": params.iterations,
+            "lanes": params.lanes,
+            "memory_kib": params.memory_kib,
+        },
+        "aead": {"name": "chacha20-poly1305", "nonce": base64.b64encode(nonce).decode()},
+        "ciphertext": base64.b64encode(ciphertext).decode(),
+    }
+
+
+def open_secret(
+    document: dict[str, Any], passphrase_callback: PassphraseCallback, *, aad: bytes, what: str
+) -> bytes:
+    """Decrypt the fields written by ``seal_secret``, asking ``passphrase_callback``.
+
+    Raises:
+        FormatError: the fields are malformed or name an unsupported algorithm.
+        PassphraseError: the passphrase is wrong (or the file or its ``aad`` was altered).
+    """
+    kdf = document.get("kdf")
+    aead = document.get("aead")
+    if not isinstance(kdf, dict) or kdf.get("name") != "argon2id":
+        raise FormatError(f"{what}: unsupported key derivation {kdf!r}")
+    if not isinstance(aead, dict) or aead.get("name") != "chacha20-poly1305":
+        raise FormatError(f"{what}: unsupported encryption {aead!r}")
+    try:
+        params = KdfParams(int(kdf["iterations"]), int(kdf["lanes"]), int(kdf["memory_kib"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FormatError(f"{what}: malformed Argon2id parameters") from exc
+    params.check()
+    salt = _b64decode(kdf.get("salt"), "kdf.salt")
+    nonce = _b64decode(aead.get("nonce"), "aead.nonce")
+    ciphertext = _b64decode(document.get("ciphertext"), "ciphertext")
+    if len(nonce) != 12 or len(salt) < 16:
+        raise FormatError(f"{what}: nonce or salt has the wrong length")
+    passphrase = passphrase_callback(what)
+    try:
+        return ChaCha20Poly1305(_derive(passphrase, salt, params)).decrypt(nonce, ciphertext, aad)
+    except InvalidTag:
+        raise PassphraseError(f"wrong passphrase for {what} (or the key file was altered)") from None
+
+
 def encrypt_private_key(
     signer: Signer,
     passphrase: str,
@@ -204,29 +264,14 @@ def encrypt_private_key(
 
     ``metadata`` (e.g. name and role) is stored in clear beside the ciphertext for display.
     """
-    if not passphrase:
-        raise PassphraseError("an empty passphrase is not allowed for a signing key")
-    params = params or KdfParams()
-    params.check()
-    salt = os.urandom(16)
-    nonce = os.urandom(12)
-    aad = _AAD_PREFIX + signer.public_key.raw
-    ciphertext = ChaCha20Poly1305(_derive(passphrase, salt, params)).encrypt(nonce, signer._seed(), aad)
+    sealed = seal_secret(signer._seed(), passphrase, aad=_AAD_PREFIX + signer.public_key.raw, params=params)
     document = {
         "type": KEY_FILE_TYPE,
         "version": KEY_FILE_VERSION,
         "key_id": signer.key_id,
         "public_key": signer.public_key.hex,
         "metadata": dict(metadata or {}),
-        "kdf": {
-            "name": "argon2id",
-            "salt": base64.b64encode(salt).decode(),
-            "iterations": params.iterations,
-            "lanes": params.lanes,
-            "memory_kib": params.memory_kib,
-        },
-        "aead": {"name": "chacha20-poly1305", "nonce": base64.b64encode(nonce).decode()},
-        "ciphertext": base64.b64encode(ciphertext).decode(),
+        **sealed,
     }
     return canonical_bytes(document) + b"\n"
 
@@ -258,29 +303,7 @@ def decrypt_private_key(
         PassphraseError: the passphrase is wrong (or the file was altered).
     """
     public, document = read_key_file_public(data, what=what)
-    kdf = document.get("kdf")
-    aead = document.get("aead")
-    if not isinstance(kdf, dict) or kdf.get("name") != "argon2id":
-        raise FormatError(f"{what}: unsupported key derivation {kdf!r}")
-    if not isinstance(aead, dict) or aead.get("name") != "chacha20-poly1305":
-        raise FormatError(f"{what}: unsupported encryption {aead!r}")
-    try:
-        params = KdfParams(int(kdf["iterations"]), int(kdf["lanes"]), int(kdf["memory_kib"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise FormatError(f"{what}: malformed Argon2id parameters") from exc
-    params.check()
-    salt = _b64decode(kdf.get("salt"), "kdf.salt")
-    nonce = _b64decode(aead.get("nonce"), "aead.nonce")
-    ciphertext = _b64decode(document.get("ciphertext"), "ciphertext")
-    if len(nonce) != 12 or len(salt) < 16:
-        raise FormatError(f"{what}: nonce or salt has the wrong length")
-    passphrase = passphrase_callback(what)
-    try:
-        seed = ChaCha20Poly1305(_derive(passphrase, salt, params)).decrypt(
-            nonce, ciphertext, _AAD_PREFIX + public.raw
-        )
-    except InvalidTag:
-        raise PassphraseError(f"wrong passphrase for {what} (or the key file was altered)") from None
+    seed = open_secret(document, passphrase_callback, aad=_AAD_PREFIX + public.raw, what=what)
     signer = Signer.from_seed(seed)
     if signer.public_key != public:
         raise PassphraseError(f"{what}: decrypted key does not match its public key")

@@ -6,7 +6,9 @@ or take ``--workspace`` / ``CUSTODY_WORKSPACE``. ``CUSTODY_DATABASE_URL`` points
 another database (PostgreSQL for a team sharing one ledger).
 
 Invariants:
-- Private key files live in ``.custody/keys/<name>.key``, mode 0600, always encrypted.
+- Private key files live under ``.custody/keys/``, mode 0600, always encrypted: Ed25519 keys as
+  ``<name>.key``; the CA and document-signing X.509 keys in ``ca/`` and ``x509/``
+  (``custody.certificates``).
 - The clock and the passphrase source are injected; library code never prompts.
 """
 
