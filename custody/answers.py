@@ -22,18 +22,15 @@ from custody.errors import CustodyError, FormatError, NotFoundError, PolicyError
 from custody.events import ANSWER_RECORDED, CustodyEvent, _unverified_event, role_may_sign
 from custody.ledger import ledger_writer, unlock_actor
 from custody.questionnaire import (
-    SET_FILES,
     AnswerMode,
     ArtifactReader,
     Questionnaire,
-    QuestionSet,
     Status,
     answer_body,
-    case_jurisdictions,
     evaluate,
     load_catalogue,
-    load_question_set,
     proposal_digest,
+    question_sets_for,
 )
 from custody.statement import Subject
 from custody.workspace import Workspace
@@ -58,34 +55,6 @@ def store_reader(ws: Workspace) -> ArtifactReader:
             return None
 
     return read
-
-
-def question_sets_for(
-    events: Sequence[CustodyEvent | None], jurisdictions: Sequence[str] | None = None
-) -> list[QuestionSet]:
-    """The question sets to answer: those named, else each of the case's jurisdictions that has one.
-
-    Raises:
-        NotFoundError: a named jurisdiction has no set, or the case has none with a set.
-        PolicyError: a named jurisdiction is not one of the case's.
-    """
-    own = case_jurisdictions(events)
-    if jurisdictions:
-        codes = list(dict.fromkeys(code.strip().upper() for code in jurisdictions))
-        foreign = [code for code in codes if code not in own]
-        if foreign:
-            raise PolicyError(
-                f"the case is under {', '.join(own) or 'no jurisdiction'}, not {', '.join(foreign)}",
-                hint="questions are answered for the jurisdictions the case was opened with",
-            )
-        return [load_question_set(code) for code in codes]
-    sets = [load_question_set(code) for code in own if code in SET_FILES]
-    if not sets:
-        raise NotFoundError(
-            f"none of the case's jurisdictions ({', '.join(own) or 'none'}) has a question set; "
-            f"sets exist for {', '.join(SET_FILES)}"
-        )
-    return sets
 
 
 def case_questionnaires(

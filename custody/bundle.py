@@ -42,7 +42,6 @@ from string import Template
 from typing import Any
 
 from custody import db, merkle
-from custody.answers import question_sets_for
 from custody.bag import (
     BAG_DECLARATION,
     BAG_INFO,
@@ -91,7 +90,7 @@ from custody.keys import PublicKey, fingerprint
 from custody.ledger import key_description, key_subject, ledger_writer, unlock_actor
 from custody.ledger_verify import VerifiedLedger, log_key_of
 from custody.models import Provenance
-from custody.questionnaire import evaluate
+from custody.questionnaire import evaluate, question_sets_for
 from custody.resources import templates_dir
 from custody.statement import Subject
 from custody.workspace import Workspace

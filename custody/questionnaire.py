@@ -40,7 +40,7 @@ from custody.analysis import Analysis
 from custody.canonical import parse_json_object
 from custody.commitments import REDACTED_KIND
 from custody.digests import sha256_hex
-from custody.errors import CustodyError, FormatError, NotFoundError
+from custody.errors import CustodyError, FormatError, NotFoundError, PolicyError
 from custody.events import (
     ANSWER_RECORDED,
     ARTIFACT_ACCESSED,
@@ -1729,3 +1729,31 @@ def case_jurisdictions(events: Sequence[CustodyEvent | None]) -> list[str]:
             codes = event.body.get("jurisdictions")
             return [c for c in codes if isinstance(c, str)] if isinstance(codes, list) else []
     return []
+
+
+def question_sets_for(
+    events: Sequence[CustodyEvent | None], jurisdictions: Sequence[str] | None = None
+) -> list[QuestionSet]:
+    """The question sets to answer: those named, else each of the case's jurisdictions that has one.
+
+    Raises:
+        NotFoundError: a named jurisdiction has no set, or the case has none with a set.
+        PolicyError: a named jurisdiction is not one of the case's.
+    """
+    own = case_jurisdictions(events)
+    if jurisdictions:
+        codes = list(dict.fromkeys(code.strip().upper() for code in jurisdictions))
+        foreign = [code for code in codes if code not in own]
+        if foreign:
+            raise PolicyError(
+                f"the case is under {', '.join(own) or 'no jurisdiction'}, not {', '.join(foreign)}",
+                hint="questions are answered for the jurisdictions the case was opened with",
+            )
+        return [load_question_set(code) for code in codes]
+    sets = [load_question_set(code) for code in own if code in SET_FILES]
+    if not sets:
+        raise NotFoundError(
+            f"none of the case's jurisdictions ({', '.join(own) or 'none'}) has a question set; "
+            f"sets exist for {', '.join(SET_FILES)}"
+        )
+    return sets
