@@ -25,6 +25,11 @@ from custody_cli.context import CliState, pass_state
 @click.option(
     "--reason", "reasons", multiple=True, metavar="TEXT", help="Why the matching --withhold is withheld."
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse (exit 1) while any admissibility question of the case is unanswered.",
+)
 @pass_state
 def bundle_command(
     state: CliState,
@@ -33,6 +38,7 @@ def bundle_command(
     recipient: str | None,
     withhold: tuple[str, ...],
     reasons: tuple[str, ...],
+    strict: bool,
 ) -> None:
     """Export a case as a disclosure bundle (a zipped BagIt bag) for offline verification.
 
@@ -53,6 +59,12 @@ def bundle_command(
     the original's signed commitment root.
 
     \b
+    Admissibility: data/questionnaire.json holds the case's questionnaires (see
+    'custody questions ID'), evaluated over what the bundle discloses. Export proceeds
+    with open questions; --strict refuses (exit 1, naming them) until every question
+    of the case's sets is answered.
+
+    \b
     Example:
       custody bundle OP-LANTERN -o disclosure.zip --recipient "Defence (R v Doe)" \\
           --withhold 3f2a9c01 --reason "victim's image"
@@ -64,7 +76,13 @@ def bundle_command(
     withholdings = [Withholding(digest, reason) for digest, reason in zip(withhold, reasons, strict=True)]
     with state.open_workspace() as ws:
         result = export_bundle(
-            ws, case_id, output, recipient=recipient, withhold=withholdings, actor_name=state.actor
+            ws,
+            case_id,
+            output,
+            recipient=recipient,
+            withhold=withholdings,
+            actor_name=state.actor,
+            strict=strict,
         )
     withheld = f" ({len(withholdings)} withheld)" if withholdings else ""
     click.echo(

@@ -40,6 +40,8 @@ COMMAND_MODULES = {
     "fsck": "fsck",
     "demo": "demo",
     "bundle": "bundles",
+    "questions": "questions",
+    "answer": "questions",
     "verify": "verify",
     "ca": "pki",
     "pdf": "pdf",

@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 from custody.digests import check_sha256_hex, sha256_hex
 from custody.errors import FormatError
 from custody.models import HIL, parse_enum
-from custody.strict_yaml import load_strict_yaml
+from custody.strict_yaml import load_strict_yaml_bytes
 from custody.transcript import (
     AUTOMATED_AUTHORSHIPS,
     Authorship,
@@ -263,13 +263,7 @@ def load_term_list(data: bytes, *, name: str) -> TermList:
         FormatError: naming ``name`` and the bad entry (for example an unquoted ``no``, which YAML
             reads as false).
     """
-    if len(data) > MAX_TERM_FILE_BYTES:
-        raise FormatError(f"{name} is {len(data)} bytes; term lists are limited to {MAX_TERM_FILE_BYTES}")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FormatError(f"{name} is not UTF-8 text: {exc}") from exc
-    document = load_strict_yaml(text, what=name)
+    document = load_strict_yaml_bytes(data, what=name, limit=MAX_TERM_FILE_BYTES, kind="term lists")
     if not isinstance(document, dict):
         raise FormatError(f"{name} must be a mapping (schema, topic, languages)")
     unknown = sorted(set(document) - _TERM_FILE_KEYS)

@@ -10,6 +10,8 @@ Layout (DESIGN.md, "Disclosure bundle"), under one top folder ``<case>-<size>``:
     data/exhibits.json           exhibit numbers, digests, records (``custody.exhibits``)
     data/withheld.json           the schedule of withheld material: exhibit, digest, entries, reason
     data/case.jsonld             the case as CASE/UCO JSON-LD (``custody.caseuco``): a derived view
+    data/questionnaire.json      the admissibility questionnaires (``custody.questionnaire``), one per
+                                 jurisdiction set of the case, evaluated over the disclosed entries
     data/ledger/entries.jsonl    every entry, exactly the signed bytes, one per line
     data/ledger/checkpoint       the checkpoint (C2SP signed note) over exactly those entries
     data/keys/<name>.pem, data/keys/log.pem, data/keys/keys.json
@@ -59,6 +61,7 @@ from custody.bundle_layout import (
     FORMAT,
     KEYS_INDEX,
     LOG_KEY_PEM,
+    QUESTIONNAIRE,
     SIGNATURE_FILE,
     STANDALONE_VERIFIER,
     VERIFY_DOC,
@@ -94,6 +97,7 @@ from custody.keys import PublicKey, fingerprint
 from custody.ledger import key_description, key_subject, ledger_writer, unlock_actor
 from custody.ledger_verify import VerifiedLedger, log_key_of
 from custody.models import Provenance
+from custody.questionnaire import evaluate, question_sets_for
 from custody.resources import templates_dir
 from custody.statement import Subject
 from custody.workspace import Workspace
@@ -128,6 +132,7 @@ def export_bundle(
     withhold: Sequence[Withholding] = (),
     actor_name: str | None = None,
     progress: Callable[[int], None] | None = None,
+    strict: bool = False,
 ) -> ExportedBundle:
     """Write the disclosure bundle of ``case_id`` to ``output`` and record its export.
 
@@ -137,9 +142,13 @@ def export_bundle(
     withheld transcript whose redacted copy is disclosed is withheld bytes only: its records stay,
     so the copy can be checked against the original's signed commitment root.
 
+    With ``strict``, the export is refused while any admissibility question of the case's sets is
+    unanswered in what the bundle discloses (``data/questionnaire.json`` is in every bundle).
+
     Raises:
         NotFoundError / PolicyError: unknown case or artifact to withhold; a key that may not
-            export (a tool's key).
+            export (a tool's key); with ``strict``, an unanswered question (nothing is written
+            but the exporter's key.added, if new, and the export checkpoint).
         FormatError: an ambiguous digest prefix, an empty reason.
         IntegrityError: a stored artifact no longer matches its digest (nothing is written).
         StoreError: the output cannot be written.
@@ -181,6 +190,7 @@ def export_bundle(
     ]
     payload.append(BagFile(WITHHELD, _json({"format": FORMAT, "case": case_id, "withheld": schedule})))
     payload.append(BagFile(CASE_JSONLD, _json(graph_of(case_id, disclosed, exhibits))))
+    payload.append(_questionnaire_file(ws, case_id, disclosed, exhibits, withheld, strict=strict))
     payload.append(BagFile(ENTRIES, b"".join(line + b"\n" for line in lines)))
     payload.append(BagFile(CHECKPOINT, checkpoint.note))
     payload.extend(_key_files(events, actor, case_id))
@@ -285,6 +295,43 @@ def _stand_ins(events: Sequence[CustodyEvent], withheld: Sequence[WithheldExhibi
         replace(item, records=(), scope=WITHHELD_BYTES) if item.sha256 in stood_in else item
         for item in withheld
     ]
+
+
+def _questionnaire_file(
+    ws: Workspace,
+    case_id: str,
+    disclosed: Sequence[CustodyEvent | None],
+    exhibits: Sequence[dict[str, Any]],
+    withheld: Sequence[WithheldExhibit],
+    *,
+    strict: bool,
+) -> BagFile:
+    """``data/questionnaire.json``: the questionnaires evaluated over exactly what the bundle
+    discloses (so a reader of the bundle recomputes the same); with ``strict``, refuse while any
+    question is unanswered."""
+    shown = {e["sha256"] for e in exhibits if "withheld" not in e}
+
+    def read(digest: str) -> bytes | None:
+        return ws.store.read_bytes(digest) if digest in shown else None
+
+    try:
+        sets = question_sets_for(disclosed)
+    except NotFoundError:
+        sets = []  # no set for the case's jurisdictions: nothing to answer, and not court-ready
+    questionnaires = [evaluate(disclosed, s, read_artifact=read, withheld=withheld) for s in sets]
+    unanswered = [
+        f"{q.jurisdiction}: {', '.join(r.question.id for r in q.unanswered)}"
+        for q in questionnaires
+        if q.unanswered
+    ]
+    if strict and (unanswered or not sets):
+        raise PolicyError(
+            f"--strict: case {case_id} is not court-ready; "
+            + (f"unanswered questions {'; '.join(unanswered)}" if sets else "no question set applies to it"),
+            hint=f"see 'custody questions {case_id}'; answer: custody answer {case_id} QUESTION-ID TEXT",
+        )
+    document = {"format": FORMAT, "case": case_id, "questionnaires": [q.to_dict() for q in questionnaires]}
+    return BagFile(QUESTIONNAIRE, _json(document))
 
 
 def _artifact_files(ws: Workspace, exhibits: Sequence[dict[str, Any]]) -> Iterator[BagFile]:

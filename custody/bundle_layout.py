@@ -18,6 +18,7 @@ CHECKPOINT = "data/ledger/checkpoint"
 EXHIBITS = "data/exhibits.json"
 WITHHELD = "data/withheld.json"
 CASE_JSONLD = "data/case.jsonld"
+QUESTIONNAIRE = "data/questionnaire.json"
 KEYS_INDEX = "data/keys/keys.json"
 LOG_KEY_PEM = "data/keys/log.pem"
 _EXTENSION = re.compile(r"\.[a-z0-9]{1,10}")

@@ -20,6 +20,7 @@ from custody.checkpoint import _unverified_checkpoint
 from custody.digests import sha256_hex
 from custody.errors import CustodyError, NotFoundError
 from custody.events import (
+    ANSWER_RECORDED,
     ARTIFACT_ACCESSED,
     ARTIFACT_DERIVED,
     ARTIFACT_RECORDED,
@@ -105,6 +106,10 @@ _SUMMARIES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     ),
     RUN_STARTED: lambda body: f"{body['run'].get('id')} {body['run'].get('hil_configured', '')}",
     RUN_ENDED: lambda body: str(body["run"].get("id")),
+    ANSWER_RECORDED: lambda body: (
+        f"{body.get('question')} [{', '.join(body.get('jurisdictions', []))}]"
+        f"{' confirms the proposal' if body.get('confirms') else ''}: {str(body.get('answer'))[:60]}"
+    ),
 }
 
 

@@ -47,3 +47,19 @@ def load_strict_yaml(text: str, *, what: str) -> Any:
         raise FormatError(f"{what} is not valid YAML: {exc}") from exc
     except RecursionError as exc:
         raise FormatError(f"{what} is nested too deeply") from exc
+
+
+def load_strict_yaml_bytes(data: bytes, *, what: str, limit: int, kind: str) -> Any:
+    """``load_strict_yaml`` over at most ``limit`` bytes of UTF-8 (``kind`` names the files in the
+    message, e.g. "term lists").
+
+    Raises:
+        FormatError: naming ``what``: too large, not UTF-8, or as ``load_strict_yaml``.
+    """
+    if len(data) > limit:
+        raise FormatError(f"{what} is {len(data)} bytes; {kind} are limited to {limit}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"{what} is not UTF-8 text: {exc}") from exc
+    return load_strict_yaml(text, what=what)
