@@ -41,6 +41,7 @@ COMMAND_MODULES = {
     "demo": "demo",
     "bundle": "bundles",
     "verify": "verify",
+    "dossier": "dossier",
 }
 
 
