@@ -22,6 +22,7 @@ from xml.sax.saxutils import escape
 
 from arabic_reshaper import reshape
 from bidi import get_display
+from reportlab.graphics import shapes
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Circle, Drawing, Line, Rect, String
@@ -220,6 +221,7 @@ class _DossierDoc(BaseDocTemplate):
             keywords=["evidence", "dossier", "chain of custody", case.case_id, model.bundle.fingerprint],
             invariant=1,
             pageCompression=1,
+            initialFontName=FONT,  # else every page's preamble names Helvetica, which is not embedded
         )
         self.model = model
         frame = Frame(
@@ -338,19 +340,34 @@ def _facts(
     mono: Sequence[str] = (),
 ) -> Table:
     """A two-column table of labelled facts (labels bold, values wrapped)."""
-    rows = []
+    rows: list[list[Any]] = []
+    cells: list[int | None] = []  # rows whose value is in the mono font
     for label, value in pairs:
         if value is None or value == "":
             continue
         style = styles["mono"] if label in mono else styles["cell"]
-        cell = value if isinstance(value, Flowable) else Paragraph(_t(value), style)
-        rows.append([Paragraph(escape(label), styles["cell"]), cell])
+        cells.append(len(rows) if label in mono else None)
+        text = value if isinstance(value, Flowable) else _visual(str(value))
+        if (
+            isinstance(text, str)
+            and "\n" not in text
+            and (
+                pdfmetrics.stringWidth(text, style.fontName, style.fontSize) < CONTENT_WIDTH - label_width - 8
+            )
+        ):
+            cell: Any = text  # a plain string lays out many times faster than a Paragraph
+        else:
+            cell = text if isinstance(text, Flowable) else Paragraph(escape(text), style)
+        rows.append([label, cell])
     return Table(
         rows or [["", ""]],
         colWidths=[label_width, CONTENT_WIDTH - label_width],
         style=[
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("LINEBELOW", (0, 0), (-1, -1), 0.25, RULE),
+            ("FONT", (0, 0), (-1, -1), FONT, 7.5),  # a table without one sets Helvetica
+            ("LEADING", (0, 0), (-1, -1), 9.2),
+            *[("FONT", (1, row), (1, row), MONO, 7) for row in cells if row is not None],
             ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f4f5f7")),
             ("TOPPADDING", (0, 0), (-1, -1), 2),
             ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
@@ -442,7 +459,11 @@ def _cover(model: DossierModel, styles: Mapping[str, ParagraphStyle]) -> list[Fl
         Table(
             cells,
             colWidths=[qr_size + 6, CONTENT_WIDTH - qr_size - 6],
-            style=[("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LINEBELOW", (0, 0), (-1, -1), 0.25, RULE)],
+            style=[
+                ("FONT", (0, 0), (-1, -1), FONT, 7.5),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.25, RULE),
+            ],
         )
     )
     if bundle.tag_manifest_sha256:
@@ -1331,6 +1352,17 @@ def _appendix_keys(model: DossierModel, styles: Mapping[str, ParagraphStyle]) ->
 def render_dossier(model: DossierModel) -> bytes:
     """The dossier as PDF bytes (deterministic for a given model)."""
     _register_fonts()
+    # Charts start every drawing in the graphics default font (Helvetica, not embedded): every
+    # string here names its font, but the initial state must too; restored afterwards.
+    default_font = shapes.STATE_DEFAULTS["fontName"]
+    shapes.STATE_DEFAULTS["fontName"] = FONT
+    try:
+        return _render(model)
+    finally:
+        shapes.STATE_DEFAULTS["fontName"] = default_font
+
+
+def _render(model: DossierModel) -> bytes:
     styles = _styles()
     out = io.BytesIO()
     doc = _DossierDoc(out, model)
