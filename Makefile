@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/verify.py
+	$(BIN)/python bench/dossier.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info

@@ -45,6 +45,7 @@ COMMAND_MODULES = {
     "verify": "verify",
     "ca": "pki",
     "pdf": "pdf",
+    "dossier": "dossier",
 }
 
 

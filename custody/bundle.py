@@ -14,6 +14,8 @@ Layout (DESIGN.md, "Disclosure bundle"), under one top folder ``<case>-<size>``:
                                  jurisdiction set of the case, evaluated over the disclosed entries
     data/ledger/entries.jsonl    every entry, exactly the signed bytes, one per line
     data/ledger/checkpoint       the checkpoint (C2SP signed note) over exactly those entries
+    data/dossier.pdf             the PDF dossier, rendered from the rest of the payload once it
+                                 passes the verifier's payload checks (``custody.dossier``)
     data/keys/<name>.pem, data/keys/log.pem, data/keys/keys.json
 
 Invariants:
@@ -77,6 +79,7 @@ from custody.checkpoint import _unverified_checkpoint
 from custody.commitments import REDACTED_KIND
 from custody.digests import sha256_hex
 from custody.disclosure import WithheldEntry
+from custody.dossier import dossier_for_payload
 from custody.errors import FormatError, IntegrityError, NotFoundError, PolicyError, StoreError
 from custody.events import (
     BUNDLE_EXPORTED,
@@ -194,6 +197,11 @@ def export_bundle(
     payload.append(BagFile(ENTRIES, b"".join(line + b"\n" for line in lines)))
     payload.append(BagFile(CHECKPOINT, checkpoint.note))
     payload.extend(_key_files(events, actor, case_id))
+    # Rendered from the staged payload after the verifier's payload checks, before the manifests
+    # and the signature: the dossier is covered by them like every payload file.
+    payload.append(
+        dossier_for_payload(top, payload, case_id=case_id, exporter=actor.key_id, recipient=recipient)
+    )
 
     _, signed = _unverified_checkpoint(checkpoint.note)
     payload_digests = {item.path: item.digest for item in payload}

@@ -26,7 +26,8 @@ MAX_ARTIFACT_READ = 512 * 1024 * 1024
 """Largest artifact read into memory for the questionnaire (transcripts and analyses are small)."""
 
 
-def _withheld_schedule(document: dict[str, Any], name: str) -> list[WithheldExhibit]:
+def withheld_schedule(document: dict[str, Any], name: str) -> list[WithheldExhibit]:
+    """The items of a bundle's ``data/withheld.json`` (unverified: the verifier checks them)."""
     items = document.get("withheld")
     if not isinstance(items, list):
         raise FormatError(f"{name}: 'withheld' must be a list")
@@ -59,7 +60,7 @@ def unverified_bundle_questionnaires(
         exhibits = parse_json_object(bag.read(EXHIBITS), what=EXHIBITS).get("exhibits")
         if not isinstance(exhibits, list):
             raise FormatError(f"{EXHIBITS}: 'exhibits' must be a list")
-        withheld = _withheld_schedule(parse_json_object(bag.read(WITHHELD), what=WITHHELD), WITHHELD)
+        withheld = withheld_schedule(parse_json_object(bag.read(WITHHELD), what=WITHHELD), WITHHELD)
         paths = {
             e["sha256"]: artifact_path(e["sha256"], e.get("name"))
             for e in exhibits

@@ -258,6 +258,30 @@ def verify_bundle(
     return verdict
 
 
+def verify_bag(
+    bag: BagSource, *, trust: Sequence[str] = (), progress: Progress | None = None
+) -> BundleVerdict:
+    """``verify_bundle`` of a bag already open: ``custody dossier`` renders from the very bag it
+    verified (without ``--previous``)."""
+    total = sum(size for inner, size in bag.sizes.items() if inner.startswith("data/"))
+    hashed = None if progress is None else (lambda count: progress(count, total))
+    return _verify(bag, trust, hashed)[0]
+
+
+def verify_staged_payload(
+    bag: BagSource, *, case_id: str, exporter: str, payload_manifest: Mapping[str, str]
+) -> Report:
+    """The checks an exporter can run on its payload before it signs the tag manifest: the
+    ledger, keys, checkpoint, continuity, exhibits against the ledger, the withheld schedule and
+    the redactions, exactly as ``verify_bundle`` runs them. Not run: the tag files and their
+    signature (not made yet), and hashing the payload files (artifacts are re-hashed from the
+    store as the zip is written, and an export whose blob changed fails)."""
+    report = Report(subject=f"payload of bundle {bag.top}")
+    info = {"Custody-Case": [case_id], "Custody-Exporter-Key-Id": [exporter]}
+    _verify_signed(bag, info, None, payload_manifest, report, ())
+    return report
+
+
 def _verify(
     bag: BagSource, trust: Sequence[str], progress: Callable[[int], None] | None
 ) -> tuple[BundleVerdict, VerifiedLedger, list[LedgerLine]]:
@@ -284,17 +308,21 @@ def _verify(
 def _verify_signed(
     bag: BagSource,
     info: Mapping[str, list[str]],
-    tag_manifest_bytes: bytes,
+    tag_manifest_bytes: bytes | None,
     payload_manifest: Mapping[str, str],
     report: Report,
     trust: Sequence[str],
 ) -> tuple[BundleVerdict, VerifiedLedger, list[LedgerLine]]:
+    """The checks of the signed records; without ``tag_manifest_bytes`` (a payload not yet
+    signed) the tag files and the tag-manifest signature are not checked."""
     exporter = _single(info, "Custody-Exporter-Key-Id", bag)
-    _check_tags(bag, parse_manifest(tag_manifest_bytes, name=TAG_MANIFEST), report.add(_TAGS_CHECK))
+    if tag_manifest_bytes is not None:
+        _check_tags(bag, parse_manifest(tag_manifest_bytes, name=TAG_MANIFEST), report.add(_TAGS_CHECK))
     entries = _entries(bag)
     ledger = verify_ledger(_single(info, "Custody-Case", bag), entries, report)
     keys = ledger_keys(ledger.events)
-    _check_signature(bag, exporter, keys, tag_manifest_bytes, report.add(_SIGNATURE_CHECK))
+    if tag_manifest_bytes is not None:
+        _check_signature(bag, exporter, keys, tag_manifest_bytes, report.add(_SIGNATURE_CHECK))
     _check_keys(bag, exporter, keys, _json(bag, KEYS_INDEX), report.add(_KEYS_CHECK))
     note = bag.read(CHECKPOINT, limit=1 << 20)
     verify_checkpoints(entries, ledger, [note], report)
