@@ -20,8 +20,8 @@ import pypdfium2
 import pytest
 
 from custody.bag import PAYLOAD_MANIFEST
-from custody.bundle_verify import open_bag
 from custody.bundle_questionnaire import unverified_bundle_questionnaires
+from custody.bundle_verify import open_bag
 from custody.demo import DEMO_PASSPHRASE, run_demo
 from custody.dossier_model import build_dossier_model, bundle_fingerprint, questionnaire_view
 from custody.dossier_render import render_dossier
