@@ -30,6 +30,10 @@ Invariants:
 - After the file is in place, a ``bundle.exported`` event names its tag-manifest digest and
   recipient (the bundle cannot contain its own export event).
 - No private key material is written: keys are exported as public PEM only.
+- ``data/dossier.pdf`` is rendered from the staged payload after the verifier's payload checks,
+  and carries the exporter's PAdES signature when they hold a document-signing certificate (then
+  the bundle's bytes differ between two exports of the same state: the signature has its time
+  and a randomised ECDSA value).
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ from custody.canonical import canonical_bytes
 from custody.case_checkpoints import sign_case_checkpoint
 from custody.caselog import list_entries
 from custody.caseuco import graph_of
+from custody.certificates import binding_path
 from custody.checkpoint import _unverified_checkpoint
 from custody.commitments import REDACTED_KIND
 from custody.digests import sha256_hex
@@ -159,6 +164,7 @@ def export_bundle(
     actor, signer = unlock_actor(ws, actor_name)
     if not role_may_sign(actor.role, BUNDLE_EXPORTED):
         raise PolicyError(f"key {actor.name!r} is a tool's service key: a person exports bundles")
+    sign_dossier = _dossier_signer(ws, actor, case_id)  # unlocked before anything is written
     with ledger_writer(ws, case_id, actor, signer) as writer:  # the exporter's key, in the case first
         if writer.session.get(db.CaseKeyRow, (case_id, actor.key_id)) is None:
             row = writer.append(KEY_ADDED, [key_subject(actor)], {"key": key_description(actor)})
@@ -200,7 +206,14 @@ def export_bundle(
     # Rendered from the staged payload after the verifier's payload checks, before the manifests
     # and the signature: the dossier is covered by them like every payload file.
     payload.append(
-        dossier_for_payload(top, payload, case_id=case_id, exporter=actor.key_id, recipient=recipient)
+        dossier_for_payload(
+            top,
+            payload,
+            case_id=case_id,
+            exporter=actor.key_id,
+            recipient=recipient,
+            sign=sign_dossier,
+        )
     )
 
     _, signed = _unverified_checkpoint(checkpoint.note)
@@ -303,6 +316,20 @@ def _stand_ins(events: Sequence[CustodyEvent], withheld: Sequence[WithheldExhibi
         replace(item, records=(), scope=WITHHELD_BYTES) if item.sha256 in stood_in else item
         for item in withheld
     ]
+
+
+def _dossier_signer(ws: Workspace, actor: db.ActorRow, case_id: str) -> Callable[[bytes], bytes] | None:
+    """The exporter's PAdES signature for the bundle's dossier, when they hold a document-signing
+    certificate (``custody key cert`` / ``import-cert``); None otherwise (the dossier is then
+    unsigned, and its certificate of authenticity is left for a wet-ink signature)."""
+    if not binding_path(ws, actor.name).is_file():
+        return None
+    # pyHanko costs half a second to import: only exporters who sign pay for it.
+    from custody.pdfsign import load_signing_credential, sign_pdf  # noqa: PLC0415
+
+    credential = load_signing_credential(ws, actor.name)
+    reason = f"{actor.name} ({actor.role}) certifies this dossier of a disclosure bundle of case {case_id}"
+    return lambda pdf: sign_pdf(pdf, credential, reason=reason, signing_time=ws.clock())
 
 
 def _questionnaire_file(

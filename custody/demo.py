@@ -12,14 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
 from custody.actors import create_key
 from custody.bundle import export_bundle
 from custody.bundle_verify import verify_bundle
 from custody.case_checkpoints import cosign_checkpoint, sign_case_checkpoint
 from custody.caselog import log_lines, verify_case_log
 from custody.cases import get_case, open_case
+from custody.certificates import ca_certificate, issue_actor_certificate, load_signing_credential
+from custody.dossier import dossier_of_bundle
 from custody.importers.chat import import_chat
 from custody.models import Source
+from custody.pdfsign import sign_pdf, validate_pdf
 from custody.recording import RecordOptions, record_files, show_artifact
 from custody.redaction import check_redaction, redact_transcript
 from custody.resources import sample_case_dir, templates_dir
@@ -37,8 +43,9 @@ class DemoResult:
     workspace: Path
     case_id: str
     log_entries: int
-    log_valid: bool  # and the bundle verified
+    log_valid: bool  # and the bundle verified, and the dossier's signature
     bundle: Path
+    dossier: Path | None = None
 
 
 def run_demo(out_dir: Path | None, emit: Callable[[str], None]) -> DemoResult:
@@ -194,6 +201,12 @@ def run_demo(out_dir: Path | None, emit: Callable[[str], None]) -> DemoResult:
         report = verify_case_log(ws, CASE_ID)
         for check in report.checks:
             emit(f"    {check.number}. [{'OK' if check.ok else 'FAIL'}] {check.title}")
+        step("custody --as cole key cert cole   (a document-signing certificate from the workspace CA)")
+        binding = issue_actor_certificate(ws, "cole", organisation="Demo Cyber Unit (synthetic)")
+        ca_pem = out_root / "workspace-ca.pem"
+        ca_pem.write_bytes(ca_certificate(ws).public_bytes(serialization.Encoding.PEM))
+        emit(f"    {binding.certificate.subject.rfc4514_string()}; CA certificate: {ca_pem.name}")
+        credential = load_signing_credential(ws, "cole")
         bundle = out_root / f"{CASE_ID}-disclosure.zip"
         bundle.unlink(missing_ok=True)
         step(f"custody --as cole bundle {CASE_ID} -o {bundle.name} --recipient 'defence solicitors'")
@@ -204,8 +217,17 @@ def run_demo(out_dir: Path | None, emit: Callable[[str], None]) -> DemoResult:
     for check in verdict.report.checks:
         emit(f"    {check.number}. [{'OK' if check.ok else 'FAIL'}] {check.title}")
     emit(f"    Result: {verdict.summary}")
+    dossier = out_root / f"{CASE_ID}-dossier.pdf"
+    step(f"custody --as cole dossier {bundle.name} -o {dossier.name} --sign   (verified, then rendered)")
+    rendered = dossier_of_bundle(bundle)
+    dossier.write_bytes(sign_pdf(rendered.pdf, credential, reason="cole certifies this dossier"))
+    emit(f"    {len(dossier.read_bytes()):,} bytes: {rendered.pages_hint}")
+    step(f"custody pdf verify {dossier.name} --ca {ca_pem.name}   (the custodian's PAdES signature)")
+    signature = validate_pdf(dossier.read_bytes(), [x509.load_pem_x509_certificate(ca_pem.read_bytes())])
+    emit(f"    {signature.verdict}")
     emit(f"Redacted transcript: {redacted.resolve()}")
     emit(f"Disclosure bundle: {bundle.resolve()}   (unzip it and read VERIFY.md)")
+    emit(f"PDF dossier: {dossier.resolve()}   (signed by cole; data/dossier.pdf in the bundle too)")
     emit(f"Workspace: {root.resolve()}")
     emit(f"Try: custody --workspace {root.resolve()} log {CASE_ID} --verify")
-    return DemoResult(root, CASE_ID, len(lines), report.ok and verdict.ok, bundle)
+    return DemoResult(root, CASE_ID, len(lines), report.ok and verdict.ok and signature.ok, bundle, dossier)

@@ -9,7 +9,8 @@ Two ways in, one model (``custody.dossier_model``) and one renderer (``custody.d
   ``custody verify`` does and renders from the bag it verified; a bundle that fails any check
   gives no dossier.
 
-Invariants: no database and no clock (the same bag renders the same bytes); a failed check stops
+Invariants: no database and no clock (the same bag renders the same bytes, until it is signed: a
+PAdES signature carries its signing time and a randomised ECDSA value); a failed check stops
 rendering with ``IntegrityError`` naming the failed checks.
 """
 
@@ -93,8 +94,10 @@ def dossier_for_payload(
     case_id: str,
     exporter: str,
     recipient: str | None = None,
+    sign: Callable[[bytes], bytes] | None = None,
 ) -> BagFile:
-    """``data/dossier.pdf`` for a bundle being exported, from its staged payload.
+    """``data/dossier.pdf`` for a bundle being exported, from its staged payload; ``sign`` (the
+    exporter's PAdES signature, ``custody.pdfsign.sign_pdf``) is applied to the rendered PDF.
 
     Raises:
         IntegrityError: the payload fails one of the verifier's payload checks.
@@ -105,7 +108,8 @@ def dossier_for_payload(
         verify_staged_payload(bag, case_id=case_id, exporter=exporter, payload_manifest=digests), bag.name
     )
     model = build_dossier_model(bag, payload_manifest=manifest_text(digests), recipient=recipient)
-    return BagFile(DOSSIER, render_dossier(model))
+    pdf = render_dossier(model)
+    return BagFile(DOSSIER, sign(pdf) if sign is not None else pdf)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pypdf
 import pypdfium2
 import pytest
+from cryptography import x509
 
 from custody.bag import PAYLOAD_MANIFEST
 from custody.bundle_questionnaire import unverified_bundle_questionnaires
@@ -25,6 +26,7 @@ from custody.bundle_verify import open_bag
 from custody.demo import DEMO_PASSPHRASE, run_demo
 from custody.dossier_model import build_dossier_model, bundle_fingerprint, questionnaire_view
 from custody.dossier_render import render_dossier
+from custody.pdfsign import validate_pdf
 from custody.questionnaire import load_question_set
 from tests.conftest import REPO, TOOLCARDS, Cli, assert_error, make_cli
 
@@ -167,8 +169,9 @@ def test_withheld_schedule_and_non_latin_text(sweep: tuple[Cli, Path, str]) -> N
 
 
 @pytest.fixture(scope="module")
-def answered_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The demo case with PRIV-1 answered by cole through `custody answer`, then exported."""
+def answered_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, Cli]:
+    """The demo case with PRIV-1 answered by cole through `custody answer`, then exported:
+    (bundle, answer, a runner in the demo workspace)."""
     result = run_demo(tmp_path_factory.mktemp("answered"), lambda _line: None)
     runner = Cli(result.workspace, {**make_cli(tmp_path_factory.mktemp("env"), None).env})
     runner.env["CUSTODY_PASSPHRASE"] = DEMO_PASSPHRASE
@@ -176,7 +179,7 @@ def answered_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str
     runner.ok("--as", "cole", "answer", result.case_id, "PRIV-1", answer)
     bundle = runner.cwd / "answered.zip"
     runner.ok("--as", "cole", "bundle", result.case_id, "-o", bundle)
-    return bundle, answer
+    return bundle, answer, runner
 
 
 def _question_statuses(pages: list[str]) -> dict[str, list[str]]:
@@ -193,9 +196,9 @@ def _question_statuses(pages: list[str]) -> dict[str, list[str]]:
 
 
 def test_the_dossier_shows_every_question_of_the_case_sets_as_the_engine_answers_them(
-    answered_bundle: tuple[Path, str],
+    answered_bundle: tuple[Path, str, Cli],
 ) -> None:
-    bundle, answer = answered_bundle
+    bundle, answer, _ = answered_bundle
     pages = _pages(_member(bundle, "data/dossier.pdf"))
     expected = unverified_bundle_questionnaires(bundle)
     assert [q.jurisdiction for q in expected] == ["UK", "EU"]
@@ -323,6 +326,40 @@ def test_custody_dossier_refuses_a_tampered_bundle(demo_bundle: Path, cli: Cli) 
     assert not (cli.cwd / "out.pdf").exists()
     missing = cli("dossier", cli.cwd / "nope.zip", "-o", cli.cwd / "out.pdf")
     assert missing.code == 3
+
+
+def test_the_dossier_in_a_bundle_carries_the_exporters_pades_signature(
+    demo_bundle: Path, sweep: tuple[Cli, Path, str]
+) -> None:
+    """The demo's exporter (cole) holds a certificate from the workspace CA: the bundle's dossier
+    is signed and validates against that CA alone; ana (the sweep's exporter) holds none: unsigned."""
+    ca = x509.load_pem_x509_certificate((demo_bundle.parent / "workspace-ca.pem").read_bytes())
+    report = validate_pdf(_member(demo_bundle, "data/dossier.pdf"), [ca])
+    assert report.ok, report.to_dict()
+    (signature,) = report.signatures
+    assert "Common Name: cole" in signature.signer_subject
+    assert signature.covers_whole_document
+    assert not validate_pdf(_member(demo_bundle, "data/dossier.pdf"), []).ok  # trusted only via the CA
+    unsigned = validate_pdf(_member(sweep[1], "data/dossier.pdf"), [ca])
+    assert not unsigned.ok
+    assert unsigned.signatures == ()
+
+
+def test_custody_dossier_sign_uses_the_acting_actors_certificate(
+    answered_bundle: tuple[Path, str, Cli],
+) -> None:
+    bundle, _, runner = answered_bundle
+    signed = runner.cwd / "signed.pdf"
+    out = runner.ok("--as", "cole", "dossier", bundle, "-o", signed, "--sign").out
+    assert " signed," in out
+    runner.ok("ca", "export", "-o", "ca.pem")
+    checked = runner.ok("pdf", "verify", signed, "--ca", "ca.pem").out
+    assert "Common Name: cole" in checked
+    assert "Result: VALID" in checked
+    # ana has no document-signing certificate: refused before anything is written.
+    refused = runner("--as", "ana", "dossier", bundle, "-o", runner.cwd / "ana.pdf", "--sign")
+    assert_error(refused, 1, "'ana' has no document-signing certificate", "custody key cert ana")
+    assert not (runner.cwd / "ana.pdf").exists()
 
 
 # --- how it looks -------------------------------------------------------------------------------
