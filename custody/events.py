@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from custody.canonical import canonical_members
 from custody.digests import check_sha256_hex
 from custody.envelope import IN_TOTO_PAYLOAD_TYPE, Envelope
 from custody.errors import FormatError, SignatureError
@@ -113,6 +114,10 @@ class CustodyEvent:
     actor: str
     subjects: tuple[Subject, ...]
     body: Mapping[str, Any] = field(default_factory=dict)
+    body_members: Mapping[str, bytes] | None = field(default=None, compare=False, repr=False)
+    """The body's members already canonicalised (``canonical.canonical_members`` of ``body``),
+    when the caller has them (a ``Provenance`` does): signing then does not canonicalise the
+    body a second time. Never read back from a ledger entry."""
 
     def __post_init__(self) -> None:
         predicate_type_for(self.event_type)
@@ -139,7 +144,13 @@ class CustodyEvent:
             "actor": self.actor,
             **self.body,
         }
-        return Statement(self.subjects, predicate_type_for(self.event_type), predicate)
+        members = None
+        if self.body_members is not None:
+            members = {
+                **canonical_members({name: predicate[name] for name in COMMON_FIELDS}),
+                **self.body_members,
+            }
+        return Statement(self.subjects, predicate_type_for(self.event_type), predicate, members)
 
     @classmethod
     def from_statement(cls, statement: Statement) -> CustodyEvent:

@@ -113,8 +113,15 @@ class LedgerWriter:
         for table, rows in pending.items():
             self._session.execute(insert(table.__table__), rows)  # type: ignore[attr-defined]
 
-    def append(self, event_type: str, subjects: Sequence[Subject], body: Mapping[str, Any]) -> AppendedEntry:
-        """Sign and append one event."""
+    def append(
+        self,
+        event_type: str,
+        subjects: Sequence[Subject],
+        body: Mapping[str, Any],
+        *,
+        body_members: Mapping[str, bytes] | None = None,
+    ) -> AppendedEntry:
+        """Sign and append one event (``body_members``: see ``CustodyEvent.body_members``)."""
         if self.case.sealed_at is not None and event_type not in AFTER_SEAL_EVENTS:
             raise PolicyError(
                 f"case {self.case.id} was sealed at {self.case.sealed_at}: it takes no new evidence or "
@@ -127,9 +134,15 @@ class LedgerWriter:
             )
         if event_type not in (KEY_ADDED, CASE_OPENED):
             self._ensure_key_introduced()
-        return self._append(event_type, subjects, body)
+        return self._append(event_type, subjects, body, body_members)
 
-    def _append(self, event_type: str, subjects: Sequence[Subject], body: Mapping[str, Any]) -> AppendedEntry:
+    def _append(
+        self,
+        event_type: str,
+        subjects: Sequence[Subject],
+        body: Mapping[str, Any],
+        body_members: Mapping[str, bytes] | None = None,
+    ) -> AppendedEntry:
         event = CustodyEvent(
             event_type=event_type,
             case_id=self.case.id,
@@ -138,6 +151,7 @@ class LedgerWriter:
             actor=self.signer.key_id,
             subjects=tuple(subjects),
             body=dict(body),
+            body_members=body_members,
         )
         entry = sign_event(event, self.signer)
         leaf = merkle.leaf_hash(entry)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from custody.canonical import canonical_bytes, drop_none
+from custody.canonical import canonical_members, drop_none, join_members
 from custody.digests import check_sha256_hex, sha256_hex
 from custody.errors import FormatError
 from custody.timeutil import normalise_rfc3339
@@ -242,6 +242,7 @@ class Provenance:
     details: Mapping[str, Any] | None = None
     """Source-specific signed facts (a transcript's commitment root and findings, a WARC record's
     URI and headers...); canonical JSON, validated by the importer that writes it."""
+    _members: Mapping[str, bytes] = field(init=False, repr=False, compare=False, default_factory=dict)
     _canonical: bytes = field(init=False, repr=False, compare=False, default=b"")
 
     def __post_init__(self) -> None:
@@ -272,9 +273,11 @@ class Provenance:
         _optional_text(self.note, what="note")
         if self.details is not None and not isinstance(self.details, Mapping):
             raise FormatError(f"artifact details must be an object, got {type(self.details).__name__}")
-        # Canonicalised once, now: a value JSON cannot carry fails here, not when signing, and
-        # provenance_digest (asked for every record of a bulk import) costs no second pass.
-        object.__setattr__(self, "_canonical", canonical_bytes(self.to_dict()))
+        # Canonicalised once, now, member by member: a value JSON cannot carry fails here, not
+        # when signing; provenance_digest (asked for every record of a bulk import) and the signed
+        # statement (which merges these members with the event's) cost no second pass.
+        object.__setattr__(self, "_members", canonical_members(self.to_dict()))
+        object.__setattr__(self, "_canonical", join_members(self._members))
 
     def to_dict(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -331,6 +334,11 @@ class Provenance:
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise FormatError(f"artifact provenance is missing or has a malformed field: {exc}") from exc
+
+    @property
+    def canonical_members(self) -> Mapping[str, bytes]:
+        """The RFC 8785 bytes of each member of ``to_dict()`` (``canonical.canonical_members``)."""
+        return self._members
 
     @property
     def provenance_digest(self) -> str:

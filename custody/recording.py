@@ -349,6 +349,7 @@ def append_artifact_records(
             record.event_type,
             [Subject(provenance.name or provenance.digest, provenance.digest)],
             provenance.to_dict(),
+            body_members=provenance.canonical_members,
         )
         writer.add_row(
             db.ArtifactRow,

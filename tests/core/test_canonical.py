@@ -13,7 +13,14 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from custody.canonical import _plain, canonical_bytes, parse_json, parse_json_object
+from custody.canonical import (
+    _plain,
+    canonical_bytes,
+    canonical_members,
+    join_members,
+    parse_json,
+    parse_json_object,
+)
 from custody.errors import FormatError
 
 # RFC 8785 appendix B: IEEE 754 bit patterns and their ECMAScript serialisation.
@@ -377,3 +384,24 @@ def test_float_parse_is_exact_double() -> None:
     value = parse_json(b"0.1")
     assert isinstance(value, float)
     assert math.isclose(value, 0.1, rel_tol=0.0, abs_tol=0.0)
+
+
+@given(st.dictionaries(ascii_keys, float_free_values | json_values, max_size=8))
+def test_joined_members_are_the_canonical_bytes_of_the_object(document: dict[str, object]) -> None:
+    # join_members(canonical_members(d)) is how a provenance is merged into a signed statement
+    # without canonicalising it twice: it must give canonical_bytes(d) exactly, or refuse alike.
+    try:
+        expected = canonical_bytes(document)
+    except FormatError:
+        with pytest.raises(FormatError):
+            join_members(canonical_members(document))
+        return
+    assert join_members(canonical_members(document)) == expected
+
+
+@pytest.mark.parametrize("key", ["schlüssel", 7])
+def test_members_are_joined_only_under_ascii_keys(key: object) -> None:
+    with pytest.raises(FormatError, match="must be ASCII text"):
+        canonical_members({key: 1})  # type: ignore[dict-item]
+    with pytest.raises(FormatError, match="must be ASCII text"):
+        join_members({key: b"1"})  # type: ignore[dict-item]
