@@ -59,7 +59,8 @@ def _read_up_to(stream: BinaryIO, limit: int) -> bytes:
 class StoredBlob:
     digest: str
     size: int
-    created: bool  # False when identical content was already stored
+    created: bool  # False when identical content was already stored (in a batch: found so before
+    # the writer thread ran; a small blob it then finds stored is not written again)
 
 
 class ProgressReader(io.RawIOBase):
@@ -179,7 +180,8 @@ class BlobBatch:
 
     def _write_group(self, group: list[tuple[bytes, Path]]) -> None:
         for data, final in group:
-            self._write(data, final)
+            if not final.exists():  # write-once: known content is never written again
+                self._write(data, final)
 
     def flush(self) -> None:
         """Write every queued blob, then make the batch durable (one sync of the file system
@@ -319,12 +321,15 @@ class FileBlobStore:
         """Store a blob already read whole: hashed first, so known content is never written again;
         in a batch, written by the batch's writer thread."""
         digest = hashlib.sha256(data).hexdigest()
-        final = self.path_for(digest)
-        if (batch is not None and digest in batch.pending) or final.exists():
-            return StoredBlob(digest, len(data), created=False)
+        final = self.root / "sha256" / digest[:2] / digest  # path_for, minus checking our own digest
         if batch is None:
+            if final.exists():
+                return StoredBlob(digest, len(data), created=False)
             self._write_new(data, final, durable=True)
+        elif digest in batch.pending:
+            return StoredBlob(digest, len(data), created=False)
         else:
+            # The writer thread skips content already stored (a stat per blob, off this thread).
             batch.add(digest, data, final)
         return StoredBlob(digest, len(data), created=True)
 

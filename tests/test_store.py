@@ -62,6 +62,23 @@ def test_blobs_are_write_once_and_read_only(store: FileBlobStore) -> None:
     assert store.stray_temp_files() == []
 
 
+def test_a_batch_stores_small_blobs_once_and_never_rewrites_stored_ones(store: FileBlobStore) -> None:
+    already = store.put_bytes(b"stored before the batch")
+    before = store.path_for(already.digest).stat()
+    contents = [f"payload {n}".encode() for n in range(150)]  # several groups for the writer
+    with store.batch() as batch:
+        stored = [store.put_bytes(data) for data in [*contents, *contents[:5]]]
+        again = store.put_bytes(b"stored before the batch")
+        batch.flush()
+    assert [s.created for s in stored] == [True] * 150 + [False] * 5  # repeats within the batch
+    for blob, data in zip(stored, contents, strict=False):
+        assert store.path_for(blob.digest).read_bytes() == data
+    assert again.digest == already.digest
+    after = store.path_for(already.digest).stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # not rewritten
+    assert store.stray_temp_files() == []
+
+
 def test_failed_write_leaves_no_blob_and_no_temp_file(store: FileBlobStore) -> None:
     stream = CountingStream(os.urandom(10 * 1024 * 1024), fail_after=4 * 1024 * 1024)
     with pytest.raises(Exception, match="simulated I/O error"):
