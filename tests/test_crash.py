@@ -64,8 +64,8 @@ if mode == "hold":
     # nodes are flushed to the database, the case lock is held, nothing is committed.
     original, seen = LedgerWriter.append, []
 
-    def append(self, event_type, subjects, body):
-        row = original(self, event_type, subjects, body)
+    def append(self, event_type, subjects, body, **options):
+        row = original(self, event_type, subjects, body, **options)
         if event_type == "artifact.recorded":
             seen.append(row.sequence)
             if len(seen) == 3:
