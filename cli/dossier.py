@@ -3,27 +3,21 @@ except to sign the PDF (--sign), which takes the acting actor's certificate from
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from custody.dossier import dossier_of_bundle
-from custody.errors import StoreError
+from custody.outputs import write_atomically
 from custody_cli.context import CliState, pass_state
-from custody_cli.verify import _LazyBar
+from custody_cli.verify import _LazyBar, trust_option
 
 
 @click.command("dossier")
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--trust",
-    multiple=True,
-    metavar="FINGERPRINT",
-    help="A key id or fingerprint you trust (the exporter's or the log key); repeatable.",
-)
+@trust_option
 @click.option(
     "--jurisdiction",
     metavar="CODE",
@@ -75,17 +69,7 @@ def dossier_command(
     finally:
         bar.close()
     pdf = signer(rendered.pdf) if signer is not None else rendered.pdf
-    tmp = output.with_name(f".{output.name}.partial-{os.getpid()}")
-    try:
-        with tmp.open("xb") as out:
-            out.write(pdf)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, output)
-    except OSError as exc:
-        raise StoreError(f"cannot write the dossier {output}: {exc.strerror or exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomically(output, lambda out: out.write(pdf), what="the dossier")
     signed = " signed," if signer is not None else ""
     click.echo(
         f"Wrote {output}: {len(pdf):,} bytes,{signed} ({rendered.pages_hint}); "

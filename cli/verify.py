@@ -34,14 +34,17 @@ class _LazyBar:
             self.bar.__exit__(None, None, None)
 
 
-@click.command("verify")
-@click.argument("bundle", type=click.Path(path_type=Path))
-@click.option(
+trust_option = click.option(
     "--trust",
     multiple=True,
     metavar="FINGERPRINT",
     help="A key id or fingerprint you trust (the exporter's or the log key); repeatable.",
 )
+"""--trust, shared by custody verify and custody dossier (both verify a bundle)."""
+
+@click.command("verify")
+@click.argument("bundle", type=click.Path(path_type=Path))
+@trust_option
 @click.option(
     "--previous",
     type=click.Path(path_type=Path),

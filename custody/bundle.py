@@ -38,7 +38,6 @@ Invariants:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -85,7 +84,7 @@ from custody.commitments import REDACTED_KIND
 from custody.digests import sha256_hex
 from custody.disclosure import WithheldEntry
 from custody.dossier import dossier_for_payload
-from custody.errors import FormatError, IntegrityError, NotFoundError, PolicyError, StoreError
+from custody.errors import FormatError, IntegrityError, NotFoundError, PolicyError
 from custody.events import (
     BUNDLE_EXPORTED,
     KEY_ADDED,
@@ -105,6 +104,7 @@ from custody.keys import PublicKey, fingerprint
 from custody.ledger import key_description, key_subject, ledger_writer, unlock_actor
 from custody.ledger_verify import VerifiedLedger, log_key_of
 from custody.models import Provenance
+from custody.outputs import write_atomically
 from custody.questionnaire import evaluate, question_sets_for
 from custody.resources import templates_dir
 from custody.statement import Subject
@@ -432,14 +432,4 @@ def _verify_doc(top: str, case_id: str, entries: int, artifacts: int, exporter: 
 def _write_atomically(
     output: Path, top: str, files: list[BagFile], progress: Callable[[int], None] | None
 ) -> None:
-    tmp = output.with_name(f".{output.name}.partial-{os.getpid()}")
-    try:
-        with tmp.open("xb") as out:
-            write_zip(out, top, files, progress)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, output)
-    except OSError as exc:
-        raise StoreError(f"cannot write the bundle {output}: {exc.strerror or exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomically(output, lambda out: write_zip(out, top, files, progress), what="the bundle")
