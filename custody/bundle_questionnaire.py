@@ -9,7 +9,7 @@ first; hence the ``unverified`` in the name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,18 +60,45 @@ def unverified_bundle_questionnaires(
         exhibits = parse_json_object(bag.read(EXHIBITS), what=EXHIBITS).get("exhibits")
         if not isinstance(exhibits, list):
             raise FormatError(f"{EXHIBITS}: 'exhibits' must be a list")
-        withheld = withheld_schedule(parse_json_object(bag.read(WITHHELD), what=WITHHELD), WITHHELD)
-        paths = {
-            e["sha256"]: artifact_path(e["sha256"], e.get("name"))
-            for e in exhibits
-            if isinstance(e, dict) and "withheld" not in e and isinstance(e.get("sha256"), str)
-        }
+        withheld = parse_json_object(bag.read(WITHHELD), what=WITHHELD)
+        return bag_questionnaires(
+            events,
+            exhibits,
+            withheld,
+            read=lambda inner: bag.read(inner, limit=MAX_ARTIFACT_READ),
+            has=lambda inner: inner in bag.sizes,
+            jurisdictions=jurisdictions,
+        )
 
-        def read(digest: str) -> bytes | None:
-            inner = paths.get(digest)
-            return bag.read(inner, limit=MAX_ARTIFACT_READ) if inner in bag.sizes else None
 
-        return [
-            evaluate(events, s, read_artifact=read, withheld=withheld)
-            for s in question_sets_for(events, jurisdictions)
-        ]
+def bag_questionnaires(
+    events: Sequence[CustodyEvent | None],
+    exhibits: Sequence[Any],
+    withheld_document: dict[str, Any],
+    *,
+    read: Callable[[str], bytes],
+    has: Callable[[str], bool],
+    jurisdictions: Sequence[str] | None = None,
+) -> list[Questionnaire]:
+    """The case's question sets (or those named) evaluated over a bag's disclosed entries, its
+    exhibit index and withheld schedule (``data/withheld.json``), reading the artifacts it
+    carries through ``read`` (inner bag path to bytes) where ``has`` says they are there.
+
+    Raises:
+        NotFoundError / PolicyError: see ``questionnaire.question_sets_for``.
+    """
+    withheld = withheld_schedule(withheld_document, WITHHELD)
+    paths = {
+        e["sha256"]: artifact_path(e["sha256"], e.get("name"))
+        for e in exhibits
+        if isinstance(e, dict) and "withheld" not in e and isinstance(e.get("sha256"), str)
+    }
+
+    def read_artifact(digest: str) -> bytes | None:
+        inner = paths.get(digest)
+        return read(inner) if inner is not None and has(inner) else None
+
+    return [
+        evaluate(events, s, read_artifact=read_artifact, withheld=withheld)
+        for s in question_sets_for(events, jurisdictions)
+    ]

@@ -29,7 +29,7 @@ from typing import Any
 from custody.analysis import Analysis
 from custody.bag import PAYLOAD_MANIFEST, parse_manifest
 from custody.bundle_layout import CHECKPOINT, ENTRIES, EXHIBITS, KEYS_INDEX, WITHHELD, artifact_path
-from custody.bundle_questionnaire import MAX_ARTIFACT_READ, withheld_schedule
+from custody.bundle_questionnaire import MAX_ARTIFACT_READ, bag_questionnaires
 from custody.bundle_verify import BagSource
 from custody.canonical import parse_json_object
 from custody.checkpoint import _unverified_checkpoint
@@ -50,7 +50,6 @@ from custody.events import (
 )
 from custody.keys import fingerprint
 from custody.models import HIL, Provenance
-from custody.questionnaire import evaluate, question_sets_for
 from custody.transcript import DeletionEvent, EditEvent, Message, parse_record, parse_transcript
 
 DOSSIER = "data/dossier.pdf"
@@ -472,26 +471,18 @@ def questionnaires_of(
     withheld schedule and the artifacts it carries (each read checked against the manifest). The
     bag's own ``data/questionnaire.json`` is not trusted for this: it is recomputed. A case with no
     question set for its jurisdictions has no questionnaire (the cover says so)."""
-    withheld = withheld_schedule(_json(reader, WITHHELD), WITHHELD)
-    paths = {
-        e["sha256"]: artifact_path(e["sha256"], e.get("name"))
-        for e in index
-        if isinstance(e, dict) and "withheld" not in e and isinstance(e.get("sha256"), str)
-    }
-
-    def read(digest: str) -> bytes | None:
-        inner = paths.get(digest)
-        if inner is None or not reader.has(inner):
-            return None
-        return reader.read(inner, limit=MAX_ARTIFACT_READ)
-
     try:
-        sets = question_sets_for(events, [jurisdiction] if jurisdiction else None)
+        questionnaires = bag_questionnaires(
+            events,
+            index,
+            _json(reader, WITHHELD),
+            read=lambda inner: reader.read(inner, limit=MAX_ARTIFACT_READ),
+            has=reader.has,
+            jurisdictions=[jurisdiction] if jurisdiction else None,
+        )
     except NotFoundError:
         return []
-    return [
-        questionnaire_view(evaluate(events, s, read_artifact=read, withheld=withheld).to_dict()) for s in sets
-    ]
+    return [questionnaire_view(q.to_dict()) for q in questionnaires]
 
 
 def questionnaire_view(document: Any) -> QuestionnaireView:
