@@ -1,16 +1,18 @@
 """Content-addressed, write-once blob store on the local file system.
 
-Layout: ``<root>/sha256/<first two hex>/<full digest>``; temporary files in ``<root>/tmp``.
+Layout: ``<root>/sha256/<first two hex>/<full digest>``; temporary files in ``<root>/tmp``; the
+small blobs of bulk imports in pack files under ``<root>/packs`` (``custody.packs``).
 
 Invariants:
 - A blob's path is derived from the SHA-256 of its bytes, computed while copying (the input is
   read exactly once).
 - Writes are atomic: temp file in the same file system, fsync, rename, fsync of the directory.
   A crash leaves either no blob or a complete one (plus, at worst, a stray temp file). Inside
-  ``batch()`` small blobs are written by a background thread and the fsyncs are replaced by one
-  sync of the file system at ``flush()``: bulk importers store thousands of payloads, and the
-  ledger entries naming them commit only after that flush.
-- Write-once: an existing blob is never overwritten; stored files are made read-only.
+  ``batch()`` small blobs are appended to one pack file and the fsyncs are replaced by one sync
+  at ``flush()``: bulk importers store thousands of payloads, and the ledger entries naming them
+  commit only after that flush.
+- Write-once: an existing blob is never overwritten; stored files and sealed packs are
+  read-only.
 - ``open_verified`` / ``read_bytes(verify=True)`` re-hash on read and raise ``IntegrityError``
   naming the digest when the bytes on disk no longer match.
 """
@@ -25,17 +27,16 @@ import secrets
 import sys
 import tempfile
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from custody.digests import CHUNK_SIZE, check_sha256_hex
 from custody.errors import InputFileError, IntegrityError, NotFoundError, StoreError
+from custody.packs import MAX_PACK_BYTES, PackedReader, PackIndex, PackWriter
 
 COPY_CHUNK = 4 * CHUNK_SIZE
 SMALL_BLOB = 256 * 1024
@@ -59,8 +60,7 @@ def _read_up_to(stream: BinaryIO, limit: int) -> bytes:
 class StoredBlob:
     digest: str
     size: int
-    created: bool  # False when identical content was already stored (in a batch: found so before
-    # the writer thread ran; a small blob it then finds stored is not written again)
+    created: bool  # False when identical content was already stored
 
 
 class ProgressReader(io.RawIOBase):
@@ -142,67 +142,58 @@ def _syncfs(path: Path) -> bool:
 class BlobBatch:
     """The blobs stored inside one ``FileBlobStore.batch()`` block (one thread's).
 
-    Small blobs reach the writer thread in groups: one hand-off per group, not per blob, because
-    each hand-off wakes the writer and costs both threads a turn at the GIL."""
+    Small blobs are appended to a pack file (``custody.packs``): one ``write`` each instead of a
+    file creation each. Large ones are written as files of their own, without their fsyncs.
+    ``flush()`` seals the pack and makes every blob of the batch durable."""
 
-    GROUP_BLOBS = 64  # small blobs handed to the writer at once
-    GROUP_BYTES = 4 * CHUNK_SIZE  # or fewer, once they hold this many bytes
-    MAX_GROUPS = 4  # groups queued for the writer at once (bounds the memory held)
-
-    def __init__(self, root: Path, write: Callable[[bytes, Path], None]) -> None:
+    def __init__(self, root: Path, packs: PackIndex) -> None:
         self.root = root
-        self.written: list[Path] = []
-        self.pending: set[str] = set()
-        self._write = write
-        self._group: list[tuple[bytes, Path]] = []
-        self._group_bytes = 0
-        self._writer: ThreadPoolExecutor | None = None
-        self._queued: deque[Future[None]] = deque()
+        self.loose: list[Path] = []  # large blobs written since the last flush, not yet synced
+        self.pending: set[str] = set()  # small blobs in the unsealed pack
+        self._packs = packs
+        self._pack: PackWriter | None = None
 
-    def add(self, digest: str, data: bytes, final: Path) -> None:
-        """Queue a new small blob for writing to ``final``."""
+    def add_small(self, digest: str, data: bytes) -> None:
+        """Append a new small blob to this batch's pack."""
+        if self._pack is None:
+            self._pack = PackWriter(self._packs.folder)
+        self._pack.add(digest, data)
         self.pending.add(digest)
-        self.written.append(final)
-        self._group.append((data, final))
-        self._group_bytes += len(data)
-        if len(self._group) >= self.GROUP_BLOBS or self._group_bytes >= self.GROUP_BYTES:
-            self._hand_off()
+        if self._pack.size >= MAX_PACK_BYTES:
+            self._seal()
 
-    def _hand_off(self) -> None:
-        if not self._group:
+    def _seal(self) -> None:
+        pack, self._pack = self._pack, None
+        if pack is None:
             return
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(1, thread_name_prefix="custody-blobs")
-        while len(self._queued) >= self.MAX_GROUPS:
-            self._queued.popleft().result()
-        group, self._group, self._group_bytes = self._group, [], 0
-        self._queued.append(self._writer.submit(self._write_group, group))
-
-    def _write_group(self, group: list[tuple[bytes, Path]]) -> None:
-        for data, final in group:
-            if not final.exists():  # write-once: known content is never written again
-                self._write(data, final)
+        try:
+            self._packs.add(pack.seal())
+        except OSError:
+            pack.discard()
+            raise
+        finally:
+            self.pending.clear()
 
     def flush(self) -> None:
-        """Write every queued blob, then make the batch durable (one sync of the file system
+        """Seal the pack, then make the batch's large blobs durable (one sync of the file system
         holding the store, or an fsync per file and folder where that is not available)."""
-        self._hand_off()
-        while self._queued:
-            self._queued.popleft().result()  # raises the writer's StoreError
         try:
-            if self.written and not _syncfs(self.root):
-                for path in self.written:
+            self._seal()
+            if self.loose and not _syncfs(self.root):
+                for path in self.loose:
                     _fsync_path(path)
-                for folder in {path.parent for path in self.written}:
+                for folder in {path.parent for path in self.loose}:
                     _fsync_path(folder)
         except OSError as exc:
             raise StoreError(f"cannot sync blob store {self.root}: {exc.strerror or exc}") from exc
-        self.written = []
+        self.loose = []
 
     def close(self) -> None:
-        self._group = []
-        if self._writer is not None:
-            self._writer.shutdown(wait=True, cancel_futures=True)
+        """Drop an unsealed pack: the block failed before flushing, so nothing names its blobs."""
+        if self._pack is not None:
+            self._pack.discard()
+            self._pack = None
+        self.pending.clear()
 
 
 class FileBlobStore:
@@ -212,19 +203,21 @@ class FileBlobStore:
         self.root = root
         self._tmp = root / "tmp"
         self._local = threading.local()  # the open batch of this thread, if any
-        self._folders: set[Path] = set()  # folders known to exist (a mkdir call per blob adds up)
+        self._packs = PackIndex(root / "packs")
 
     @contextmanager
     def batch(self) -> Iterator[BlobBatch]:
-        """Store many blobs and make them durable together: small blobs are hashed at once (their
-        digest is returned) and written by a background thread, and one file-system sync replaces
-        two fsyncs per blob. Call ``flush()`` on the handle before committing anything that names
-        a blob of the batch (the block's end flushes too): until then a blob may not be on disk."""
+        """Store many blobs and make them durable together: small blobs go into one pack file,
+        and one sync at the end replaces two fsyncs per blob. Call ``flush()`` on the handle
+        before committing anything that names a blob of the batch (the block's end flushes too):
+        until then a blob may not be on disk, nor readable. If the block fails, its unsealed
+        pack is removed."""
         current: BlobBatch | None = getattr(self._local, "batch", None)
         if current is not None:
             yield current  # nested: the outer block flushes
             return
-        batch = BlobBatch(self.root, partial(self._write_new, durable=False))
+        self._packs.reload()  # blobs packed by other processes are then not packed again
+        batch = BlobBatch(self.root, self._packs)
         self._local.batch = batch
         try:
             yield batch
@@ -242,7 +235,7 @@ class FileBlobStore:
         return self.root / "sha256" / digest[:2] / digest
 
     def exists(self, digest: str) -> bool:
-        return self.path_for(digest).is_file()
+        return self.path_for(digest).is_file() or self._packs.find(digest) is not None
 
     def put_stream(self, stream: BinaryIO) -> StoredBlob:
         """Copy a stream into the store, hashing as it goes (one read of the input).
@@ -309,7 +302,7 @@ class FileBlobStore:
             if batch is None:
                 _fsync_path(final.parent)
             else:
-                batch.written.append(final)
+                batch.loose.append(final)
             return StoredBlob(digest, size, created=True)
         except OSError as exc:
             raise StoreError(f"cannot write to blob store {self.root}: {exc.strerror or exc}") from exc
@@ -319,47 +312,46 @@ class FileBlobStore:
 
     def _put_small(self, data: bytes, batch: BlobBatch | None) -> StoredBlob:
         """Store a blob already read whole: hashed first, so known content is never written again;
-        in a batch, written by the batch's writer thread."""
+        in a batch, appended to the batch's pack."""
         digest = hashlib.sha256(data).hexdigest()
         final = self.root / "sha256" / digest[:2] / digest  # path_for, minus checking our own digest
-        if batch is None:
-            if final.exists():
+        try:
+            if batch is None:
+                if final.exists() or self._packs.find(digest) is not None:
+                    return StoredBlob(digest, len(data), created=False)
+                self._write_new(data, final)
+            elif (
+                digest in batch.pending
+                or self._packs.find(digest, reload=False) is not None  # read when the batch began
+                or final.exists()
+            ):
                 return StoredBlob(digest, len(data), created=False)
-            self._write_new(data, final, durable=True)
-        elif digest in batch.pending:
-            return StoredBlob(digest, len(data), created=False)
-        else:
-            # The writer thread skips content already stored (a stat per blob, off this thread).
-            batch.add(digest, data, final)
+            else:
+                batch.add_small(digest, data)
+        except OSError as exc:
+            raise StoreError(f"cannot write to blob store {self.root}: {exc.strerror or exc}") from exc
         return StoredBlob(digest, len(data), created=True)
 
-    def _write_new(self, data: bytes, final: Path, *, durable: bool) -> None:
-        """Write ``data`` to a new read-only temp file and rename it to ``final``."""
+    def _write_new(self, data: bytes, final: Path) -> None:
+        """Write ``data`` durably to a new read-only temp file and rename it to ``final``."""
         tmp_path = self._tmp / f"incoming-{secrets.token_hex(8)}"
         try:
-            self._ensure_folder(self._tmp)
-            self._ensure_folder(final.parent)
+            self._tmp.mkdir(parents=True, exist_ok=True)
+            final.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
             try:
                 view = memoryview(data)
                 while view:
                     view = view[os.write(fd, view) :]
-                if durable:
-                    os.fsync(fd)
+                os.fsync(fd)
             finally:
                 os.close(fd)
             os.replace(tmp_path, final)
-            if durable:
-                _fsync_path(final.parent)
-        except OSError as exc:
+            _fsync_path(final.parent)
+        except OSError:
             with suppress(OSError):
                 tmp_path.unlink()
-            raise StoreError(f"cannot write to blob store {self.root}: {exc.strerror or exc}") from exc
-
-    def _ensure_folder(self, folder: Path) -> None:
-        if folder not in self._folders:
-            folder.mkdir(parents=True, exist_ok=True)
-            self._folders.add(folder)
+            raise
 
     def put_file(self, path: Path, progress: Callable[[int], None] | None = None) -> StoredBlob:
         """Store a file's bytes; ``progress`` is called with the size of each chunk read."""
@@ -374,24 +366,37 @@ class FileBlobStore:
     def put_bytes(self, data: bytes) -> StoredBlob:
         return self.put_stream(io.BytesIO(data))
 
+    def _open(self, digest: str) -> tuple[BinaryIO, str]:
+        """A blob's stream (a file of its own, or its slice of a pack) and where it is, in words."""
+        path = self.path_for(digest)
+        try:
+            return path.open("rb"), str(path)
+        except FileNotFoundError:
+            pass
+        packed = self._packs.find(digest)
+        if packed is None:
+            raise NotFoundError(f"blob {digest} is not in the store {self.root}")
+        try:
+            reader = PackedReader(digest, packed)
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"blob {digest} is not in the store {self.root}: its pack {packed.pack} is missing"
+            ) from None
+        return reader, f"{packed.pack}, {packed.size} bytes at offset {packed.offset}"  # type: ignore[return-value]
+
     @contextmanager
     def open_raw(self, digest: str) -> Iterator[BinaryIO]:
         """Open a blob without re-hashing (callers that verify use ``open_verified``)."""
-        path = self.path_for(digest)
-        try:
-            stream = path.open("rb")
-        except FileNotFoundError:
-            raise NotFoundError(f"blob {digest} is not in the store {self.root}") from None
+        stream, _ = self._open(digest)
         with stream:
             yield stream
 
     def iter_verified(self, digest: str) -> Iterator[bytes]:
         """Yield a blob's chunks; after the last one, raise IntegrityError if they did not hash to
         ``digest``. Callers must not treat the bytes as good until the iterator is exhausted."""
-        with self.open_raw(digest) as stream:
-            yield from verified_chunks(
-                iter(lambda: stream.read(COPY_CHUNK), b""), digest, str(self.path_for(digest))
-            )
+        stream, where = self._open(digest)
+        with stream:
+            yield from verified_chunks(iter(lambda: stream.read(COPY_CHUNK), b""), digest, where)
 
     def verify(self, digest: str) -> int:
         """Re-hash a stored blob. Returns its size; raises IntegrityError if it changed."""
@@ -408,12 +413,13 @@ class FileBlobStore:
         write_verified_copy(self.iter_verified(digest), destination)
 
     def iter_digests(self) -> Iterator[str]:
+        """Every stored digest, files and packs alike, in order."""
         base = self.root / "sha256"
-        if not base.is_dir():
-            return
-        for folder in sorted(base.iterdir()):
-            for item in sorted(folder.iterdir()):
-                yield item.name
+        folders = base.iterdir() if base.is_dir() else ()
+        loose = {item.name for folder in folders for item in folder.iterdir()}
+        yield from sorted(loose | self._packs.digests())
 
     def stray_temp_files(self) -> list[Path]:
-        return sorted(self._tmp.glob("incoming-*")) if self._tmp.is_dir() else []
+        """Temp files of interrupted or running writes, and packs of interrupted batches."""
+        temp = sorted(self._tmp.glob("incoming-*")) if self._tmp.is_dir() else []
+        return temp + self._packs.stray_files()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from custody.errors import FormatError
 
@@ -60,4 +61,11 @@ def parse_rfc3339(text: str, *, what: str = "time") -> datetime:
 
 def normalise_rfc3339(text: str, *, what: str = "time") -> str:
     """Parse and re-format a timestamp in custody's canonical UTC form."""
+    if type(text) is str:
+        return _normalise_text(text, what)
+    return format_rfc3339(parse_rfc3339(text, what=what))  # raises: not a string
+
+
+@lru_cache(maxsize=4096)  # bulk imports normalise the same capture times over and over
+def _normalise_text(text: str, what: str) -> str:
     return format_rfc3339(parse_rfc3339(text, what=what))

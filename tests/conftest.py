@@ -96,7 +96,7 @@ def case_workspace(workspace: Workspace) -> Workspace:
     return workspace
 
 
-def _custody_command() -> list[str]:
+def custody_command() -> list[str]:
     script = Path(sys.executable).parent / "custody"
     return [str(script)] if script.exists() else [sys.executable, "-m", "custody_cli"]
 
@@ -122,7 +122,7 @@ class Cli:
         self, *args: str | Path, stdin: str | None = None, env: dict[str, str] | None = None
     ) -> CliResult:
         completed = subprocess.run(
-            [*_custody_command(), *map(str, args)],
+            [*custody_command(), *map(str, args)],
             cwd=self.cwd,
             env={**self.env, **(env or {})},
             input=stdin,

@@ -22,6 +22,7 @@ command exits 0.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -31,15 +32,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import pytest
 from sqlmodel import func, select
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
 from custody import db
 from custody.case_checkpoints import sign_case_checkpoint
 from custody.caselog import list_entries, verify_case_log
 from custody.fsck import fsck
+from custody.packs import INDEX_SUFFIX, PACK_SUFFIX
 from custody.recording import record_files
 from custody.workspace import Workspace
-from tests.conftest import PASSPHRASE, REPO, make_cli
+from tests.conftest import PASSPHRASE, REPO, custody_command, make_cli
 
 CASE = "OP-TEST"
 TOOL = "adscraper"
@@ -269,3 +274,85 @@ def test_sigkill_while_recording_leaves_a_consistent_workspace(
     cli.ok("fsck", "--clean", env=env)
     assert not ws.store.stray_temp_files()
     assert not any("temporary file" in note for note in _assert_consistent(ws, "after fsck --clean"))
+
+
+def _write_sweep(path: Path, pages: int) -> None:
+    """A gzip WARC of ``pages`` HTML responses of 2 KiB each (one gzip member per record)."""
+    with path.open("wb") as out:
+        writer = WARCWriter(out, gzip=True, warc_version="1.1")
+        for page in range(pages):
+            body = f"<html><p>listing {page}</p>".encode() + os.urandom(1024).hex().encode()
+            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+            record = writer.create_warc_record(
+                f"https://ads.example/listing/{page}", "response", payload=io.BytesIO(body), http_headers=http
+            )
+            writer.write_record(record)
+
+
+def _unsealed_pack(ws: Workspace) -> Path | None:
+    folder = ws.store.root / "packs"
+    packs = sorted(folder.glob(f"*{PACK_SUFFIX}")) if folder.is_dir() else []
+    return next((pack for pack in packs if not pack.with_suffix(INDEX_SUFFIX).exists()), None)
+
+
+def test_sigkill_during_a_warc_import_leaves_a_consistent_workspace(
+    case_workspace: Workspace, tmp_path: Path
+) -> None:
+    """A bulk import killed while it packs payloads leaves no record and no visible blob.
+
+    Why: payloads go into a pack file that becomes visible (through its index) only once sealed,
+    and the entries naming them commit after that; a killed import leaves an unindexed pack,
+    which fsck lists as a stray file and ``fsck --clean`` removes once it is old. Importing the
+    same file again then records it whole.
+    """
+    ws = case_workspace
+    if ws.store.root.name != "blobs":
+        pytest.skip("the database blob store has no packs")
+    capture = tmp_path / "sweep.warc.gz"
+    _write_sweep(capture, 3000)
+    before, artifacts = len(list_entries(ws, CASE)), _artifact_count(ws)
+    cli = make_cli(tmp_path, None if ws.database_url.startswith("sqlite") else ws.database_url)
+    command = [*custody_command(), "import", "warc", str(capture), "--case", CASE, "--tool", TOOL]
+    child = subprocess.Popen(
+        command,
+        env={**cli.env, "CUSTODY_WORKSPACE": str(ws.root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_for(lambda: _unsealed_pack(ws), "an unsealed pack", child)  # type: ignore[arg-type]
+        os.kill(child.pid, signal.SIGSTOP)
+        pack = _unsealed_pack(ws)
+        assert pack is not None, "the pack was sealed between the two looks; make the capture larger"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=TIMEOUT)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        for stream in (child.stdout, child.stderr):
+            assert stream is not None
+            stream.close()
+    assert len(list_entries(ws, CASE)) == before, "nothing of the killed import is in the log"
+    notes = _assert_consistent(ws, "killed while packing payloads")
+    assert pack in ws.store.stray_temp_files()
+    assert any("temporary file" in note for note in notes), notes
+
+    again = cli(
+        "import",
+        "warc",
+        str(capture),
+        "--case",
+        CASE,
+        "--tool",
+        TOOL,
+        env={"CUSTODY_WORKSPACE": str(ws.root)},
+    )
+    assert again.code == 0, str(again)
+    assert _artifact_count(ws) == artifacts + 3001  # the capture and its 3,000 payloads
+    _assert_consistent(ws, "after importing again")
+    an_hour_ago = time.time() - 3601
+    os.utime(pack, (an_hour_ago, an_hour_ago))
+    cli.ok("fsck", "--clean", env={"CUSTODY_WORKSPACE": str(ws.root)})
+    assert not pack.exists()
+    assert _unsealed_pack(ws) is None

@@ -10,9 +10,9 @@ parser's findings are signed into the capture's own record.
 Invariants: the whole file is parsed and every digest checked before any entry is written; all
 entries of one import are appended in one transaction; a capture whose bytes are already imported
 into the case is skipped. Payloads are stored while the file is read (one pass; small ones are
-written by the blob store's background writer while entries are signed, and all of them are
-synced to disk before the entries commit); if parsing then fails, they remain only as
-unreferenced blobs (``fsck`` notes them).
+appended to one pack file of the blob store), and all of them are on disk before the entries
+commit; if parsing fails, the unsealed pack is removed (a killed import leaves it unindexed, and
+``fsck`` lists it as a stray file).
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def import_warc(
         if run is not None and run.tool_id != tool.id:
             raise PolicyError(f"run {run.id} is a run of another tool; records in a run come from its tool")
 
-    with ws.store.batch() as blobs:  # payload writes overlap with signing; durable before commit
+    with ws.store.batch() as blobs:  # payloads packed together; durable before the commit
         parsed = _parse_and_store(ws, path)
         with ledger_writer(ws, case_id, actor, signer) as writer:
             digest = parsed.original.digest
