@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from custody.durability import fsync_path
 from custody.errors import IntegrityError, StoreError
 
 PACK_SUFFIX = ".pack"
@@ -46,14 +47,6 @@ class PackedBlob:
     pack: Path
     offset: int
     size: int
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class PackWriter:
@@ -89,7 +82,7 @@ class PackWriter:
             os.fsync(out.fileno())
         os.chmod(temp, 0o444)
         os.replace(temp, index)
-        _fsync_file(self.folder)
+        fsync_path(self.folder)
         return {digest: PackedBlob(self.path, offset, size) for digest, offset, size in self.entries}
 
     def discard(self) -> None:

@@ -19,12 +19,10 @@ Invariants:
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import io
 import os
 import secrets
-import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -35,6 +33,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from custody.digests import CHUNK_SIZE, check_sha256_hex
+from custody.durability import fsync_path, syncfs
 from custody.errors import InputFileError, IntegrityError, NotFoundError, StoreError
 from custody.packs import MAX_PACK_BYTES, PackedReader, PackIndex, PackWriter
 
@@ -111,34 +110,6 @@ def write_verified_copy(chunks: Iterator[bytes], destination: Path) -> None:
         raise
 
 
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _syncfs(path: Path) -> bool:
-    """Flush the whole file system holding ``path`` to disk (Linux ``syncfs``, which waits for the
-    writes); False where it is not available."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        syncfs = libc.syncfs
-    except (OSError, AttributeError):
-        return False
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        if syncfs(fd) != 0:
-            error = ctypes.get_errno()
-            raise OSError(error, os.strerror(error))
-    finally:
-        os.close(fd)
-    return True
-
-
 class BlobBatch:
     """The blobs stored inside one ``FileBlobStore.batch()`` block (one thread's).
 
@@ -179,11 +150,11 @@ class BlobBatch:
         holding the store, or an fsync per file and folder where that is not available)."""
         try:
             self._seal()
-            if self.loose and not _syncfs(self.root):
+            if self.loose and not syncfs(self.root):
                 for path in self.loose:
-                    _fsync_path(path)
+                    fsync_path(path)
                 for folder in {path.parent for path in self.loose}:
-                    _fsync_path(folder)
+                    fsync_path(folder)
         except OSError as exc:
             raise StoreError(f"cannot sync blob store {self.root}: {exc.strerror or exc}") from exc
         self.loose = []
@@ -300,7 +271,7 @@ class FileBlobStore:
             os.chmod(tmp_path, 0o444)
             os.replace(tmp_path, final)
             if batch is None:
-                _fsync_path(final.parent)
+                fsync_path(final.parent)
             else:
                 batch.loose.append(final)
             return StoredBlob(digest, size, created=True)
@@ -347,7 +318,7 @@ class FileBlobStore:
             finally:
                 os.close(fd)
             os.replace(tmp_path, final)
-            _fsync_path(final.parent)
+            fsync_path(final.parent)
         except OSError:
             with suppress(OSError):
                 tmp_path.unlink()
