@@ -74,13 +74,22 @@ def join_members(members: Mapping[str, bytes]) -> bytes:
     already RFC 8785 bytes, as ``canonical_members`` gives them): the bytes ``canonical_bytes``
     gives for that object, without walking its values again. ASCII keys sort the same by code
     point as by JCS's UTF-16 code units. A property test holds the two byte-identical."""
-    return b"{" + b",".join(_key(key) + b":" + members[key] for key in sorted(members)) + b"}"
+    return b"{" + b",".join(_key(key) + members[key] for key in sorted(members)) + b"}"
 
 
 def _key(key: str) -> bytes:
-    if not isinstance(key, str) or not key.isascii():
-        raise FormatError(f"member keys must be ASCII text to be joined, got {key!r}")
-    return json.dumps(key, ensure_ascii=False).encode()
+    encoded = _KEYS.get(key)
+    if encoded is None:
+        if not isinstance(key, str) or not key.isascii():
+            raise FormatError(f"member keys must be ASCII text to be joined, got {key!r}")
+        encoded = _string(key) + b":"
+        if len(_KEYS) < 4096:  # the member names of custody's own documents, in practice
+            _KEYS[key] = encoded
+    return encoded
+
+
+_KEYS: dict[str, bytes] = {}
+"""Member names already encoded (``"name":``), for ``join_members``."""
 
 
 def _plain(value: Any) -> bool:

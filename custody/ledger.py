@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, insert, or_
@@ -39,6 +40,7 @@ from custody.events import (
     sign_event,
 )
 from custody.keys import PublicKey, Signer
+from custody.parallel import map_halves
 from custody.statement import Subject
 from custody.timeutil import format_rfc3339
 from custody.workspace import Clock, Workspace
@@ -60,6 +62,16 @@ def key_description(actor: db.ActorRow) -> dict[str, Any]:
 def key_subject(actor: db.ActorRow) -> Subject:
     # The key id is the SHA-256 of the raw public key, so it is a digest of the subject itself.
     return Subject(f"key:{actor.name}", actor.key_id)
+
+
+@dataclass(frozen=True)
+class EventBody:
+    """What one event says besides the common fields: its subjects and body (``members``: the
+    body's members already canonicalised, see ``CustodyEvent.body_members``)."""
+
+    subjects: Sequence[Subject]
+    body: Mapping[str, Any]
+    members: Mapping[str, bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,11 @@ class LedgerWriter:
         body_members: Mapping[str, bytes] | None = None,
     ) -> AppendedEntry:
         """Sign and append one event (``body_members``: see ``CustodyEvent.body_members``)."""
+        return self.append_many(event_type, [EventBody(subjects, body, body_members)])[0]
+
+    def append_many(self, event_type: str, bodies: Sequence[EventBody]) -> list[AppendedEntry]:
+        """Sign and append one event of ``event_type`` per body, in order. Bulk importers pass
+        thousands: they are signed on both cores (``parallel.map_halves``)."""
         if self.case.sealed_at is not None and event_type not in AFTER_SEAL_EVENTS:
             raise PolicyError(
                 f"case {self.case.id} was sealed at {self.case.sealed_at}: it takes no new evidence or "
@@ -134,31 +151,37 @@ class LedgerWriter:
             )
         if event_type not in (KEY_ADDED, CASE_OPENED):
             self._ensure_key_introduced()
-        return self._append(event_type, subjects, body, body_members)
+        events = [
+            self._event(event_type, body, self.case.log_size + offset) for offset, body in enumerate(bodies)
+        ]
+        entries = map_halves(partial(sign_event, signer=self.signer), events)
+        return [self._add_entry(event, entry) for event, entry in zip(events, entries, strict=True)]
 
-    def _append(
-        self,
-        event_type: str,
-        subjects: Sequence[Subject],
-        body: Mapping[str, Any],
-        body_members: Mapping[str, bytes] | None = None,
-    ) -> AppendedEntry:
-        event = CustodyEvent(
+    def _append(self, event_type: str, subjects: Sequence[Subject], body: Mapping[str, Any]) -> AppendedEntry:
+        event = self._event(event_type, EventBody(subjects, body), self.case.log_size)
+        return self._add_entry(event, sign_event(event, self.signer))
+
+    def _event(self, event_type: str, body: EventBody, sequence: int) -> CustodyEvent:
+        return CustodyEvent(
             event_type=event_type,
             case_id=self.case.id,
-            sequence=self.case.log_size,
+            sequence=sequence,
             time=format_rfc3339(self.clock()),
             actor=self.signer.key_id,
-            subjects=tuple(subjects),
-            body=dict(body),
-            body_members=body_members,
+            subjects=tuple(body.subjects),
+            body=dict(body.body),
+            body_members=body.members,
         )
-        entry = sign_event(event, self.signer)
+
+    def _add_entry(self, event: CustodyEvent, entry: bytes) -> AppendedEntry:
+        """Add a signed event at the end of the log (its sequence must be the log's size)."""
+        if event.sequence != self.case.log_size:
+            raise AssertionError(f"entry {event.sequence} appended at {self.case.log_size}")
         leaf = merkle.leaf_hash(entry)
         appended = AppendedEntry(
             case_id=self.case.id,
             sequence=event.sequence,
-            event_type=event_type,
+            event_type=event.event_type,
             actor=event.actor,
             time=event.time,
             entry_sha256=sha256_hex(entry),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from custody.errors import (
 )
 from custody.events import ARTIFACT_RECORDED, _unverified_event, verify_entry
 from custody.keys import PublicKey
-from custody.ledger import LedgerWriter, ledger_writer, unlock_actor
+from custody.ledger import AppendedEntry, EventBody, LedgerWriter, ledger_writer, unlock_actor
 from custody.models import (
     HIL,
     ArtifactRole,
@@ -335,43 +336,52 @@ def append_artifact_records(
 ) -> list[tuple[int, bool]]:
     """Append one signed record per artifact and index it, skipping those whose provenance is
     already recorded in the case (or earlier in ``records``). Returns, per record, (sequence of
-    its entry, whether it was a duplicate). One query for the whole batch, however long."""
+    its entry, whether it was a duplicate). One query for the whole batch, however long; the
+    entries are signed together (``LedgerWriter.append_many``)."""
     keys = [record.provenance.provenance_digest for record in records]
     known = recorded_in_case(writer.session, writer.case.id, sorted(set(keys)))
-    results = []
-    for record, key in zip(records, keys, strict=True):
-        if key in known:
-            results.append((known[key], True))
-            continue
-        provenance, tool = record.provenance, record.tool
-        assert tool.id is not None
-        entry = writer.append(
-            record.event_type,
-            [Subject(provenance.name or provenance.digest, provenance.digest)],
-            provenance.to_dict(),
-            body_members=provenance.canonical_members,
-        )
-        writer.add_row(
-            db.ArtifactRow,
-            {
-                "case_id": writer.case.id,
-                "digest": provenance.digest,
-                "size": provenance.size,
-                "media_type": provenance.media_type,
-                "name": provenance.name or "",
-                "origin": provenance.origin.value,
-                "role": provenance.role.value,
-                "hil_level": provenance.hil.level.value,
-                "tool_id": tool.id,
-                "run_id": provenance.run,
-                "provenance_digest": key,
-                "sequence": entry.sequence,
-                "recorded_at": entry.time,
-            },
-        )
-        known[key] = entry.sequence
-        results.append((entry.sequence, False))
-    return results
+    first: dict[str, int] = {}  # provenance digest -> index of the record that appends it
+    for index, key in enumerate(keys):
+        if key not in known:
+            first.setdefault(key, index)
+    for event_type, run in groupby(first.values(), key=lambda index: records[index].event_type):
+        batch = [records[index] for index in run]
+        bodies = [
+            EventBody(
+                [Subject(record.provenance.name or record.provenance.digest, record.provenance.digest)],
+                record.provenance.to_dict(),
+                record.provenance.canonical_members,
+            )
+            for record in batch
+        ]
+        for record, entry in zip(batch, writer.append_many(event_type, bodies), strict=True):
+            key = record.provenance.provenance_digest
+            _index_artifact(writer, record, key, entry)
+            known[key] = entry.sequence
+    return [(known[key], first.get(key) != index) for index, key in enumerate(keys)]
+
+
+def _index_artifact(writer: LedgerWriter, record: ArtifactRecord, key: str, entry: AppendedEntry) -> None:
+    provenance, tool = record.provenance, record.tool
+    assert tool.id is not None
+    writer.add_row(
+        db.ArtifactRow,
+        {
+            "case_id": writer.case.id,
+            "digest": provenance.digest,
+            "size": provenance.size,
+            "media_type": provenance.media_type,
+            "name": provenance.name or "",
+            "origin": provenance.origin.value,
+            "role": provenance.role.value,
+            "hil_level": provenance.hil.level.value,
+            "tool_id": tool.id,
+            "run_id": provenance.run,
+            "provenance_digest": key,
+            "sequence": entry.sequence,
+            "recorded_at": entry.time,
+        },
+    )
 
 
 def append_artifact_record(

@@ -175,6 +175,7 @@ class FileBlobStore:
         self._tmp = root / "tmp"
         self._local = threading.local()  # the open batch of this thread, if any
         self._packs = PackIndex(root / "packs")
+        self._loose = str(root / "sha256")
 
     @contextmanager
     def batch(self) -> Iterator[BlobBatch]:
@@ -285,16 +286,17 @@ class FileBlobStore:
         """Store a blob already read whole: hashed first, so known content is never written again;
         in a batch, appended to the batch's pack."""
         digest = hashlib.sha256(data).hexdigest()
-        final = self.root / "sha256" / digest[:2] / digest  # path_for, minus checking our own digest
+        # path_for, minus checking our own digest, and as text: a bulk import asks thousands of times
+        final = f"{self._loose}/{digest[:2]}/{digest}"
         try:
             if batch is None:
-                if final.exists() or self._packs.find(digest) is not None:
+                if os.path.exists(final) or self._packs.find(digest) is not None:
                     return StoredBlob(digest, len(data), created=False)
-                self._write_new(data, final)
+                self._write_new(data, Path(final))
             elif (
                 digest in batch.pending
                 or self._packs.find(digest, reload=False) is not None  # read when the batch began
-                or final.exists()
+                or os.path.exists(final)
             ):
                 return StoredBlob(digest, len(data), created=False)
             else:

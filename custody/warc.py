@@ -245,8 +245,11 @@ def _check_count(value: int, what: str) -> None:
         raise FormatError(f"{what} must be an integer from 0 to 2**53-1, got {value!r}")
 
 
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
 def _check_hex(value: str, what: str) -> None:
-    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{64}", value):
+    if not isinstance(value, str) or not _SHA256_HEX.fullmatch(value):
         raise FormatError(f"{what} must be 64 lowercase hex characters (SHA-256), got {value!r}")
 
 
@@ -879,22 +882,29 @@ class WaczCapture:
 # --- declared digests -----------------------------------------------------------------------------
 
 
+_HEX_TEXT = re.compile(r"[0-9A-Fa-f]+")
+_BASE32_TEXT = re.compile(r"[A-Za-z2-7]+=*")
+_BASE64_TEXT = re.compile(r"[A-Za-z0-9+/_-]+=*")
+_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # RFC 4648, digit values 0-31
+_BASE32_AS_DIGITS = str.maketrans(  # to the digits int(..., 32) reads; lower case as upper
+    _BASE32 + _BASE32.lower()[:26], "0123456789abcdefghijklmnopqrstuv" + "0123456789abcdefghijklmnop"
+)
+
+
 def _decode_declared(value: str, size: int) -> tuple[bytes, str] | None:
     """Decode a digest value of ``size`` bytes written in hex, base32 or base64; returns the bytes
     and the encoding, or None if it is none of them."""
     text = value.strip()
-    if len(text) == 2 * size and re.fullmatch(r"[0-9A-Fa-f]+", text):
+    if len(text) == 2 * size and _HEX_TEXT.fullmatch(text):
         return bytes.fromhex(text), "base16"
     b32_len = -(-size // 5) * 8
     b32_unpadded = -(-size * 8 // 5)
-    if len(text) in (b32_len, b32_unpadded) and re.fullmatch(r"[A-Za-z2-7]+=*", text):
-        try:
-            return base64.b32decode(text.upper() + "=" * (b32_len - len(text))), "base32"
-        except binascii.Error:
-            return None
+    if len(text) in (b32_len, b32_unpadded) and _BASE32_TEXT.fullmatch(text):
+        decoded = _decode_base32(text, size)
+        return None if decoded is None else (decoded, "base32")
     b64_len = -(-size // 3) * 4
     b64_unpadded = -(-size * 4 // 3)
-    if len(text) in (b64_len, b64_unpadded) and re.fullmatch(r"[A-Za-z0-9+/_-]+=*", text):
+    if len(text) in (b64_len, b64_unpadded) and _BASE64_TEXT.fullmatch(text):
         try:
             decoded = base64.b64decode(
                 text.replace("-", "+").replace("_", "/") + "=" * (b64_len - len(text)), validate=True
@@ -903,6 +913,16 @@ def _decode_declared(value: str, size: int) -> tuple[bytes, str] | None:
             return None
         return decoded, "base64"
     return None
+
+
+def _decode_base32(text: str, size: int) -> bytes | None:
+    if 5 * len(text) == 8 * size and "=" not in text:  # whole quanta, e.g. SHA-1: one number
+        return int(text.translate(_BASE32_AS_DIGITS), 32).to_bytes(size, "big")
+    b32_len = -(-size // 5) * 8
+    try:
+        return base64.b32decode(text.upper() + "=" * (b32_len - len(text)))
+    except binascii.Error:
+        return None
 
 
 def _encode_like(digest: bytes, encoding: str) -> str:
@@ -1388,7 +1408,9 @@ class _PayloadPipe(io.RawIOBase):
         return data
 
     def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
+        view = memoryview(buffer)
+        if view.format != "B":
+            view = view.cast("B")
         data = self.pull(len(view))
         view[: len(data)] = data
         return len(data)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
@@ -28,6 +29,7 @@ from custody.digests import sha256_stream
 from custody.errors import InputFileError, IntegrityError, PolicyError
 from custody.ledger import LedgerWriter, ledger_writer, unlock_actor
 from custody.models import ArtifactRole, HumanInvolvement, Origin, Provenance, Source, ToolRef
+from custody.parallel import map_halves
 from custody.recording import (
     ArtifactRecord,
     RecordOptions,
@@ -212,42 +214,51 @@ def _append_capture(writer: LedgerWriter, name: str, parsed: _Parsed, claims: _C
         ),
         claims.tool,
     )
-    # An extract is acquired, not analysed: the tool only cut the bytes the capture holds, so it
-    # carries the capture's own HIL.
-    extracts = []
-    for capture in captures:
-        for item in capture.items:
-            if not isinstance(item, WarcResponse | WarcResource):
-                continue
-            blob = parsed.payloads.get((capture.name, item.record.record_id))
-            if blob is None or blob.digest != item.payload.sha256:
-                raise IntegrityError(
-                    f"{capture.name}: payload of record {item.record.record_id} was not stored as parsed"
-                )
-            media = item.payload.media_type or guess_media_type(item.record.target_uri or "")
-            provenance = Provenance(
-                digest=blob.digest,
-                size=blob.size,
-                media_type=media or "application/octet-stream",
-                name=_payload_name(item.record.index, item.record.target_uri, media),
-                origin=Origin.CAPTURED,
-                role=ArtifactRole.DERIVATIVE,
-                hil=claims.hil,
-                tool=claims.tool_ref,
-                operator=claims.operator,
-                derived_from=(original.digest,),
-                transformation=(
-                    f"payload of WARC {item.kind} record {item.record.record_id} "
-                    f"(record at byte {item.record.offset}, payload at byte "
-                    f"{item.payload.offset_in_block} of its block), byte-identical"
-                ),
-                source=Source(url=item.record.target_uri),
-                captured_at=item.record.date,
-                run=claims.run,
-                details={**item.to_dict(), "kind": f"warc-{item.kind}", "warc": capture.name},
-            )
-            extracts.append(ArtifactRecord(provenance, claims.tool))
+    # Built on both cores: the provenance of thousands of payloads is most of an import's work.
+    items = [
+        (capture.name, item)
+        for capture in captures
+        for item in capture.items
+        if isinstance(item, WarcResponse | WarcResource)
+    ]
+    provenances = map_halves(partial(_extract_provenance, parsed=parsed, claims=claims), items)
+    extracts = [ArtifactRecord(provenance, claims.tool) for provenance in provenances]
     return sequence, len(append_artifact_records(writer, extracts))
+
+
+def _extract_provenance(
+    named: tuple[str, WarcResponse | WarcResource], *, parsed: _Parsed, claims: _Claims
+) -> Provenance:
+    """The provenance of one payload extract. An extract is acquired, not analysed: the tool
+    only cut the bytes the capture holds, so it carries the capture's own HIL."""
+    capture_name, item = named
+    blob = parsed.payloads.get((capture_name, item.record.record_id))
+    if blob is None or blob.digest != item.payload.sha256:
+        raise IntegrityError(
+            f"{capture_name}: payload of record {item.record.record_id} was not stored as parsed"
+        )
+    media = item.payload.media_type or guess_media_type(item.record.target_uri or "")
+    return Provenance(
+        digest=blob.digest,
+        size=blob.size,
+        media_type=media or "application/octet-stream",
+        name=_payload_name(item.record.index, item.record.target_uri, media),
+        origin=Origin.CAPTURED,
+        role=ArtifactRole.DERIVATIVE,
+        hil=claims.hil,
+        tool=claims.tool_ref,
+        operator=claims.operator,
+        derived_from=(parsed.original.digest,),
+        transformation=(
+            f"payload of WARC {item.kind} record {item.record.record_id} "
+            f"(record at byte {item.record.offset}, payload at byte "
+            f"{item.payload.offset_in_block} of its block), byte-identical"
+        ),
+        source=Source(url=item.record.target_uri),
+        captured_at=item.record.date,
+        run=claims.run,
+        details={**item.to_dict(), "kind": f"warc-{item.kind}", "warc": capture_name},
+    )
 
 
 def _capture_summary(capture: WarcCapture) -> dict[str, Any]:
