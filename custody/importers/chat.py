@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 
 from custody import db
 from custody.analysis import METHOD_VERSION, Analysis, TermList, analyse, load_term_list
+from custody.bulkgc import fewer_collections
 from custody.canonical import canonical_bytes
 from custody.commitments import COMMITMENT_SCHEME, SALT_SIZE, commit_messages
 from custody.errors import FormatError, InputFileError, NotFoundError, PolicyError
@@ -155,6 +156,7 @@ def _already_imported(session: Session, case_id: str, digest: str) -> db.Artifac
     ).first()
 
 
+@fewer_collections()  # millions of short-lived objects
 def import_chat(
     ws: Workspace,
     case_id: str,

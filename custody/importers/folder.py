@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from custody import db
+from custody.bulkgc import fewer_collections
 from custody.digests import sha256_hex
 from custody.errors import FormatError, InputFileError, IntegrityError, NotFoundError, PolicyError
 from custody.ledger import ledger_writer, unlock_actor
@@ -151,6 +152,7 @@ def _details(item: SidecarFile, sidecar_name: str, sidecar_digest: str) -> dict[
     return details
 
 
+@fewer_collections()  # millions of short-lived objects
 def import_folder(
     ws: Workspace,
     case_id: str,

@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from custody import db
+from custody.bulkgc import fewer_collections
 from custody.digests import sha256_stream
 from custody.errors import InputFileError, IntegrityError, PolicyError
 from custody.ledger import LedgerWriter, ledger_writer, unlock_actor
@@ -82,6 +83,7 @@ def _payload_name(index: int, uri: str | None, media_type: str | None) -> str:
     return f"{index:05d}-{stem}"[:200]
 
 
+@fewer_collections()  # millions of short-lived objects
 def import_warc(
     ws: Workspace,
     case_id: str,
