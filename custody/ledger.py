@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy import and_, insert, or_
@@ -44,6 +45,10 @@ from custody.parallel import map_halves
 from custody.statement import Subject
 from custody.timeutil import format_rfc3339
 from custody.workspace import Clock, Workspace
+
+_NAMED_PARAMETERS = {"qmark": ":{}", "named": ":{}", "pyformat": "%({})s"}
+"""How a named parameter is written, by the driver's paramstyle (pysqlite, whose style is qmark,
+also takes named parameters); other drivers go through SQLAlchemy's insert."""
 
 
 def key_description(actor: db.ActorRow) -> dict[str, Any]:
@@ -120,10 +125,25 @@ class LedgerWriter:
         self._pending.setdefault(table, []).append(dict(values))
 
     def flush(self) -> None:
-        """Write the pending rows: one multi-row INSERT per table, entries before what refers to them."""
+        """Write the pending rows, table by table (entries before what refers to them).
+
+        The rows go to the database driver's ``executemany`` directly (they hold only text, integers
+        and bytes): SQLAlchemy's per-row parameter processing cost more than the inserts."""
         pending, self._pending = self._pending, {}
+        connection = self._session.connection()
+        style = _NAMED_PARAMETERS.get(connection.dialect.paramstyle)
         for table, rows in pending.items():
-            self._session.execute(insert(table.__table__), rows)  # type: ignore[attr-defined]
+            if style is None:
+                self._session.execute(insert(table.__table__), rows)  # type: ignore[attr-defined]
+                continue
+            quote = connection.dialect.identifier_preparer.quote
+            for columns, group in groupby(rows, key=tuple):
+                names = ", ".join(quote(column) for column in columns)
+                values = ", ".join(style.format(column) for column in columns)
+                into = quote(str(table.__tablename__))
+                # Our own table and column names, quoted; the values are parameters.
+                statement = f"INSERT INTO {into} ({names}) VALUES ({values})"  # noqa: S608
+                connection.exec_driver_sql(statement, list(group))
 
     def append(
         self,

@@ -1,20 +1,20 @@
-"""Pure CPU work of a bulk import on both cores: half of it in a forked copy of this process.
+"""Pure CPU work of a bulk import on both cores: part of it in a forked copy of this process.
 
-Bulk imports build and sign thousands of records, in Python, under one interpreter lock. Where
-the system can fork, ``map_halves`` runs the second half of such a list in a child process,
-which inherits everything it needs (the records, an unlocked signer) as a copy of this
-process's memory, and returns its results through a pipe: no key, passphrase or input ever
-crosses a process boundary in either direction, only the results.
+Bulk imports parse, build and sign thousands of records, in Python, under one interpreter lock.
+Where the system can fork, ``ForkedCall`` runs a function in a child process, which inherits
+everything it needs (the records, an unlocked signer) as a copy of this process's memory, and
+returns its result through a pipe: no key, passphrase or input ever crosses a process boundary,
+only results. ``map_halves`` computes the second half of a list that way.
 
 Invariants:
-- Results come back in the order of the inputs, exactly as ``[function(x) for x in items]``.
+- ``map_halves`` returns results in the order of the inputs, as ``[function(x) for x in items]``.
 - ``function`` must be pure: no database, no files, no shared state (the child's side effects
   are lost, and the child never touches the parent's database connections: it leaves with
   ``os._exit``, running no finaliser). A process with other threads does not fork (the recorder
   API runs in multi-threaded tools): it computes everything itself.
-- An exception is the same as in one process: the child only reports which item failed, and
-  the parent runs that item itself, so the error raised is the one the function raises there.
-  A child that dies or answers garbage is not trusted: the parent computes its half itself.
+- A child's result is only a result: a child that raises, dies or answers garbage gives
+  ``None``, and the caller computes that part itself, so any error is raised in this process,
+  as one process would raise it (``map_halves`` re-runs the item that failed in the child).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -49,46 +50,52 @@ def can_fork() -> bool:
     )
 
 
-def map_halves(function: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    """``[function(x) for x in items]``, the second half computed in a forked child process."""
-    if len(items) < MIN_ITEMS or not can_fork():
-        return [function(item) for item in items]
-    split = len(items) - int(len(items) * CHILD_SHARE)
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: compute, send, leave without running any finaliser
-        gc.disable()  # a collection would write to every inherited object: copies of all pages
-        os.close(read_end)
-        _child(function, items[split:], write_end)
-    os.close(write_end)
-    try:
-        first = [function(item) for item in items[:split]]
-        answer = _read_all(read_end)
-    except BaseException:
-        os.kill(pid, signal.SIGKILL)  # this half failed: the other is not wanted
-        raise
-    finally:
-        os.close(read_end)
-        os.waitpid(pid, 0)
-    second = _decode(answer)
-    if second is None:  # the child died or could not send: compute its half here
-        return first + [function(item) for item in items[split:]]
-    if isinstance(second, int):  # the child's item at this index raised: raise it here
-        function(items[split + second])
-        raise RuntimeError(f"item {split + second} failed in the child process only")
-    return first + second
+class ForkedCall(Generic[R]):
+    """``function()`` running in a forked child while this process goes on. ``result()`` is its
+    value, or None if the child raised, died or sent something unreadable; ``cancel()`` stops it.
+    Only create one where ``can_fork()``."""
+
+    def __init__(self, function: Callable[[], R]) -> None:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: compute, send, leave without running any finaliser
+            gc.disable()  # a collection would write to every inherited object: copies of all pages
+            os.close(read_end)
+            _child(function, write_end)
+        os.close(write_end)
+        self._pid: int | None = pid
+        self._read_end = read_end
+
+    def result(self) -> R | None:
+        try:
+            answer = _read_all(self._read_end)
+        finally:
+            self._reap()
+        try:
+            ok, value = pickle.loads(answer)  # noqa: S301 (our own forked copy wrote it to our own pipe)
+        except Exception:
+            return None
+        return value if ok else None
+
+    def cancel(self) -> None:
+        if self._pid is not None:
+            os.kill(self._pid, signal.SIGKILL)
+            self._reap()
+
+    def _reap(self) -> None:
+        if self._pid is not None:
+            os.close(self._read_end)
+            os.waitpid(self._pid, 0)
+            self._pid = None
 
 
-def _child(function: Callable[[T], R], items: Sequence[T], write_end: int) -> None:
+def _child(function: Callable[[], Any], write_end: int) -> None:
     status = 0
     try:
-        results: list[R] = []
         try:
-            for item in items:
-                results.append(function(item))
-            answer = pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
+            answer = pickle.dumps((True, function()), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:
-            answer = pickle.dumps(len(results))
+            answer = pickle.dumps((False, None))
         view = memoryview(answer)
         while view:
             view = view[os.write(write_end, view) :]
@@ -105,10 +112,31 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _decode(answer: bytes) -> list[Any] | int | None:
-    """The child's results, the index of its failing item, or None if it sent neither."""
+def map_halves(function: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``[function(x) for x in items]``, the second half computed in a forked child process."""
+    if len(items) < MIN_ITEMS or not can_fork():
+        return [function(item) for item in items]
+    split = len(items) - int(len(items) * CHILD_SHARE)
+    child = ForkedCall(partial(_map_or_failing_index, function, items[split:]))
     try:
-        value = pickle.loads(answer)  # noqa: S301 (our own forked copy wrote it to our own pipe)
+        first = [function(item) for item in items[:split]]
+    except BaseException:
+        child.cancel()  # this half failed: the other is not wanted
+        raise
+    second = child.result()
+    if isinstance(second, int):  # the child's item at this index raised: raise it here
+        function(items[split + second])
+        raise RuntimeError(f"item {split + second} failed in the child process only")
+    if second is None:  # the child died or could not send: compute its half here
+        return first + [function(item) for item in items[split:]]
+    return first + second
+
+
+def _map_or_failing_index(function: Callable[[T], R], items: Sequence[T]) -> list[R] | int:
+    results: list[R] = []
+    try:
+        for item in items:
+            results.append(function(item))
     except Exception:
-        return None
-    return value if isinstance(value, list | int) else None
+        return len(results)
+    return results

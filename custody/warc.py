@@ -60,12 +60,14 @@ import base64
 import binascii
 import hashlib
 import io
+import os
 import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -76,6 +78,7 @@ from warcio.exceptions import ArchiveLoadFailed  # type: ignore[import-untyped]
 
 from custody.canonical import drop_none, parse_json_object
 from custody.errors import CustodyError, FormatError, InputFileError, IntegrityError
+from custody.parallel import ForkedCall, can_fork
 from custody.safezip import MemberStream, ZipLimits, check_members, read_small
 from custody.timeutil import format_rfc3339, normalise_rfc3339
 
@@ -1622,6 +1625,11 @@ class _Reader:
         reader.readline = readline
 
     def run(self) -> WarcCapture:
+        self.read_records()
+        return self.capture(self.source.sha256, self.source.raw_size)
+
+    def read_records(self) -> None:
+        """Read and check every record of the source, to its end."""
         iterator = WARCIterator(self.source, no_record_parse=True)
         self._bound_readline(iterator)
         records = iter(iterator)
@@ -1642,15 +1650,42 @@ class _Reader:
             self.header_bytes = 0
             index += 1
         self.source.drain()
+
+    def capture(self, sha256: str, size: int) -> WarcCapture:
+        """The capture of the records read (``sha256`` and ``size``: of the whole file)."""
         items = self._assemble()
         return WarcCapture(
             name=self.name,
-            sha256=self.source.sha256,
-            size=self.source.raw_size,
+            sha256=sha256,
+            size=size,
             compression="gzip" if self.source.gzip else "none",
             items=items,
             findings=tuple(self.findings),
         )
+
+    def continue_with(self, tail: _Tail, first_index: int) -> None:
+        """Take on the records another reader read from where this one stopped, numbered from
+        ``first_index``, as if this reader had read on: their indexes follow on, and the record
+        limit and duplicate ids are checked as reading on checks them."""
+        for parsed in tail.parsed:
+            index = parsed.info.index - first_index + self.first_index + len(self.parsed)
+            if index - self.first_index >= self.max_records:
+                raise FormatError(f"{self.name}: more than {self.max_records} records (the limit)")
+            info = replace(parsed.info, index=index) if index != parsed.info.index else parsed.info
+            self._check_unique(
+                info.record_id, f"{self.name}: record {info.record_id} at offset {info.offset}"
+            )
+            parsed.info = info
+            self.ids[info.record_id] = info
+            self.parsed.append(parsed)
+        self.findings.extend(tail.findings)
+
+    def _check_unique(self, record_id: str, where: str) -> None:
+        if record_id in self.ids:
+            raise FormatError(
+                f"{where}: WARC-Record-ID {record_id} is not unique: record {self.ids[record_id].index} "
+                f"at offset {self.ids[record_id].offset} has it too"
+            )
 
     # one record
 
@@ -1680,11 +1715,7 @@ class _Reader:
             raise FormatError(f"{where}: no WARC-Record-ID header")
         if not (record_id.startswith("<") and record_id.endswith(">")) or len(record_id) > 4096:
             raise FormatError(f"{where}: WARC-Record-ID must be a URI in angle brackets, got {record_id!r}")
-        if record_id in self.ids:
-            raise FormatError(
-                f"{where}: WARC-Record-ID {record_id} is not unique: record {self.ids[record_id].index} "
-                f"at offset {self.ids[record_id].offset} has it too"
-            )
+        self._check_unique(record_id, where)
         for name in _SINGLE_VALUED:
             if len(named.get(name.lower(), ())) > 1:
                 raise FormatError(f"{where}: the {name} header appears more than once")
@@ -2257,6 +2288,156 @@ def read_warc(
             record id and offset, the declared and the observed digest.
     """
     return _Reader(_as_stream(source), name=name, limits=limits or WarcLimits(), sink=payload_sink).run()
+
+
+SPLIT_MIN_BYTES = 4 * 1024 * 1024
+"""``read_warc_file`` parses a gzip WARC at least this large on both cores."""
+_TAIL_PAYLOAD_BYTES = 256 * 1024
+"""Payloads the child sends back must each be smaller than this..."""
+_TAIL_PAYLOADS_TOTAL = 256 * 1024 * 1024
+"""...and this much in all; otherwise this process reads the second half itself."""
+_SPLIT_WINDOW = 1024 * 1024
+
+
+@dataclass
+class _Tail:
+    """The records of the second part of a file, as a child process read them."""
+
+    parsed: list[_Parsed]
+    findings: list[CaptureFinding]
+    payloads: list[tuple[RecordHead, bytes]]
+    sha256: str
+
+
+class _TailTooLarge(Exception):
+    """A payload of the second part is too large to send from the child."""
+
+
+def read_warc_file(
+    path: Path, *, name: str, limits: WarcLimits | None = None, payload_sink: PayloadSink | None = None
+) -> WarcCapture:
+    """``read_warc`` for a file on disk, with the same result, errors and sink calls (in file order).
+
+    A gzip WARC of ``SPLIT_MIN_BYTES`` or more is parsed on both cores where the system can fork
+    (``parallel.can_fork``): a child process reads the records from a gzip member near the middle
+    on, while this one reads the first part; the child's records then continue this reader's, and
+    its payloads reach the sink, in file order. Only a clean run takes this path: if the first
+    part fails, the whole file is read again in one pass, which raises what one pass raises; if
+    the child fails or its payloads are large, this process reads the second part itself.
+    Finally the file is hashed whole, and both parts must hash as they did when parsed."""
+    limits = limits or WarcLimits()
+    with path.open("rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        gzip = stream.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC
+        split = _member_near_middle(stream, size) if gzip and size >= SPLIT_MIN_BYTES and can_fork() else None
+        stream.seek(0)
+        if split is None:
+            return read_warc(stream, name=name, limits=limits, payload_sink=payload_sink)
+        child = ForkedCall(partial(_read_tail, path, split, size, name, limits))
+        head = _Reader(_Slice(stream, split), name=name, limits=limits, sink=payload_sink)
+        try:
+            head.read_records()
+        except CustodyError:  # the first part has an error, or the split was not a record boundary
+            child.cancel()
+            stream.seek(0)
+            return read_warc(stream, name=name, limits=limits, payload_sink=payload_sink)
+        except BaseException:
+            child.cancel()
+            raise
+        tail = child.result()
+        if tail is None:
+            stream.seek(split)
+            tail = _read_on(head, _Slice(stream, size - split), split)
+        else:
+            _take_on(head, tail)
+        stream.seek(0)
+        whole, first, second = _digests_split_at(stream, split)
+    if (first, second) != (head.source.sha256, tail.sha256):
+        raise IntegrityError(
+            f"{name}: the file changed while it was read (its parts no longer hash as parsed)"
+        )
+    return head.capture(whole, size)
+
+
+def _take_on(head: _Reader, tail: _Tail) -> None:
+    """Continue ``head`` with the records the child read (numbered from 0), then hand their
+    payloads to the sink, in file order."""
+    shift = head.first_index + len(head.parsed)
+    head.continue_with(tail, 0)
+    if head.sink is not None:
+        for record, data in tail.payloads:
+            head.sink(replace(record, index=record.index + shift), io.BytesIO(data))
+
+
+def _read_on(head: _Reader, rest: Any, split: int) -> _Tail:
+    """Read the second part here, as ``head`` would have read on (same ids, indexes, limit)."""
+    reader = _Reader(
+        rest,
+        name=head.name,
+        limits=head.limits,
+        sink=head.sink,
+        base_offset=split,
+        first_index=head.first_index + len(head.parsed),
+        max_records=head.max_records - len(head.parsed),
+    )
+    reader.ids = dict(head.ids)
+    reader.read_records()
+    tail = _Tail(reader.parsed, reader.findings, [], reader.source.sha256)
+    head.continue_with(tail, reader.first_index)
+    return tail
+
+
+def _read_tail(path: Path, split: int, size: int, name: str, limits: WarcLimits) -> _Tail:
+    """In the child: read the file from ``split`` on, keeping each payload's bytes."""
+    payloads: list[tuple[RecordHead, bytes]] = []
+    total = 0
+
+    def keep(record: RecordHead, stream: BinaryIO) -> None:
+        nonlocal total
+        data = stream.read(_TAIL_PAYLOAD_BYTES)
+        total += len(data)
+        if len(data) >= _TAIL_PAYLOAD_BYTES or total > _TAIL_PAYLOADS_TOTAL:
+            raise _TailTooLarge
+        payloads.append((record, data))
+
+    with path.open("rb") as stream:
+        stream.seek(split)
+        reader = _Reader(_Slice(stream, size - split), name=name, limits=limits, sink=keep, base_offset=split)
+        reader.read_records()
+    return _Tail(reader.parsed, reader.findings, payloads, reader.source.sha256)
+
+
+def _member_near_middle(stream: BinaryIO, size: int) -> int | None:
+    """The offset of a gzip member that holds the start of a WARC record, in the megabyte after
+    the middle of the file; None if there is none (huge records). A false match (bytes inside a
+    member that look like one) makes the first part end inside a record: an error, then one pass."""
+    middle = size // 2
+    stream.seek(middle)
+    window = stream.read(_SPLIT_WINDOW)
+    start = window.find(_GZIP_MAGIC)
+    while start != -1:
+        try:
+            if zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(window[start:], 8).startswith(b"WARC/"):
+                return middle + start
+        except zlib.error:
+            pass
+        start = window.find(_GZIP_MAGIC, start + 1)
+    return None
+
+
+def _digests_split_at(stream: BinaryIO, split: int) -> tuple[str, str, str]:
+    """SHA-256 of the whole stream, of its first ``split`` bytes and of the rest."""
+    whole, first, second = hashlib.sha256(), hashlib.sha256(), hashlib.sha256()
+    position = 0
+    while chunk := stream.read(_CHUNK):
+        whole.update(chunk)
+        cut = max(0, min(len(chunk), split - position))
+        if cut:
+            first.update(chunk[:cut])
+        if cut < len(chunk):
+            second.update(chunk[cut:])
+        position += len(chunk)
+    return whole.hexdigest(), first.hexdigest(), second.hexdigest()
 
 
 def read_record_at(

@@ -11,7 +11,7 @@ moments, one child after another in the same workspace:
   the blob is complete);
 - ``hold``: inside the ledger transaction, after the ``artifact.recorded`` entry and its Merkle
   nodes were sent to the database but before the commit, while the case lock is held (the child
-  wraps ``LedgerWriter.append`` to stop there; the library itself is unmodified).
+  wraps ``LedgerWriter.append_many`` to stop there; the library itself is unmodified).
 
 After every kill: the case log verifies, ``fsck`` is OK (orphan blobs and stray temp files are
 notes, not failures), the artifact rows match the ``artifact.recorded`` entries one to one, every
@@ -67,21 +67,21 @@ block = os.urandom(big)
 if mode == "hold":
     # Stop inside the ledger transaction of this child's third record: the entry and its Merkle
     # nodes are flushed to the database, the case lock is held, nothing is committed.
-    original, seen = LedgerWriter.append, []
+    original, seen = LedgerWriter.append_many, []
 
-    def append(self, event_type, subjects, body, **options):
-        row = original(self, event_type, subjects, body, **options)
+    def append_many(self, event_type, bodies):
+        rows = original(self, event_type, bodies)
         if event_type == "artifact.recorded":
-            seen.append(row.sequence)
-            if len(seen) == 3:
+            seen.extend(row.sequence for row in rows)
+            if len(seen) >= 3:
                 self.session.flush()
                 # Written whole, then renamed: the parent must never read a half-written file.
-                (folder / "holding.tmp").write_text(f"{row.sequence} {current}")
+                (folder / "holding.tmp").write_text(f"{rows[-1].sequence} {current}")
                 os.replace(folder / "holding.tmp", folder / "holding")
                 time.sleep(600)
-        return row
+        return rows
 
-    LedgerWriter.append = append
+    LedgerWriter.append_many = append_many
 
 with Workspace.open(root) as ws:
     ws.signer(ws.acting_actor_name())

@@ -542,7 +542,7 @@ def test_a_capture_changed_while_it_is_imported_is_refused(
     ws = case_workspace
     copy = tmp_path / capture.name
     shutil.copy(capture, copy)
-    reader_name = "read_wacz" if capture is WACZ else "read_warc"
+    reader_name = "read_wacz" if capture is WACZ else "read_warc_file"
     real = getattr(web, reader_name)
 
     def read_then_change(*args: Any, **kwargs: Any) -> Any:

@@ -51,7 +51,7 @@ from custody.warc import (
     WarcResource,
     WarcResponse,
     read_wacz,
-    read_warc,
+    read_warc_file,
 )
 from custody.workspace import Workspace
 
@@ -166,19 +166,19 @@ def _parse_and_store(ws: Workspace, path: Path) -> _Parsed:
 
     wacz: WaczCapture | None = None
     try:
-        with path.open("rb") as stream:
-            if path.suffix.lower() == ".wacz":
+        if path.suffix.lower() == ".wacz":
+            with path.open("rb") as stream:
                 # A zip is read out of order, so hash the bytes about to be parsed first.
                 parsed_digest, _ = sha256_stream(stream)
                 stream.seek(0)
                 wacz = read_wacz(stream, name=path.name, payload_sink=sink)
-                captures: Sequence[WarcCapture] = wacz.captures
-                findings = len(wacz.findings) + sum(len(c.findings) for c in captures)
-            else:
-                capture = read_warc(stream, name=path.name, payload_sink=sink)
-                captures = (capture,)
-                parsed_digest = capture.sha256
-                findings = len(capture.findings)
+            captures: Sequence[WarcCapture] = wacz.captures
+            findings = len(wacz.findings) + sum(len(c.findings) for c in captures)
+        else:
+            capture = read_warc_file(path, name=path.name, payload_sink=sink)  # on both cores
+            captures = (capture,)
+            parsed_digest = capture.sha256
+            findings = len(capture.findings)
     except OSError as exc:
         raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
     original = ws.store.put_file(path)
