@@ -1667,8 +1667,9 @@ class _Reader:
         """Take on the records another reader read from where this one stopped, numbered from
         ``first_index``, as if this reader had read on: their indexes follow on, and the record
         limit and duplicate ids are checked as reading on checks them."""
+        shift = self.first_index + len(self.parsed) - first_index
         for parsed in tail.parsed:
-            index = parsed.info.index - first_index + self.first_index + len(self.parsed)
+            index = parsed.info.index + shift
             if index - self.first_index >= self.max_records:
                 raise FormatError(f"{self.name}: more than {self.max_records} records (the limit)")
             info = replace(parsed.info, index=index) if index != parsed.info.index else parsed.info
