@@ -19,12 +19,12 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from itertools import groupby
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, insert, or_
 from sqlmodel import Session, SQLModel, col, select
@@ -45,6 +45,9 @@ from custody.parallel import map_halves
 from custody.statement import Subject
 from custody.timeutil import format_rfc3339
 from custody.workspace import Clock, Workspace
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 _NAMED_PARAMETERS = {"qmark": ":{}", "named": ":{}", "pyformat": "%({})s"}
 """How a named parameter is written, by the driver's paramstyle (pysqlite, whose style is qmark,
@@ -77,6 +80,16 @@ class EventBody:
     subjects: Sequence[Subject]
     body: Mapping[str, Any]
     members: Mapping[str, bytes] | None = None
+
+
+@dataclass(frozen=True)
+class SignedEntry:
+    """An entry signed for a place in the log, not appended yet (``LedgerWriter.sign_built``)."""
+
+    event_type: str
+    sequence: int
+    time: str
+    entry: bytes
 
 
 @dataclass(frozen=True)
@@ -159,6 +172,27 @@ class LedgerWriter:
     def append_many(self, event_type: str, bodies: Sequence[EventBody]) -> list[AppendedEntry]:
         """Sign and append one event of ``event_type`` per body, in order. Bulk importers pass
         thousands: they are signed on both cores (``parallel.map_halves``)."""
+        signed = self.sign_built(event_type, _as_built, bodies)
+        return self.add_signed([entry for entry, _ in signed])
+
+    def sign_built(
+        self, event_type: str, build: Callable[[T], tuple[EventBody, R]], items: Sequence[T]
+    ) -> list[tuple[SignedEntry, R]]:
+        """Build one event body per item (``build`` also returns what its caller needs back) and
+        sign it as the next entries, in order, on both cores: the building too, which is most of
+        the work of a bulk import. Nothing is appended until ``add_signed``, which must come
+        next, before any other append."""
+        self._check_may_append(event_type)
+        base = self.case.log_size
+        times = [format_rfc3339(self.clock()) for _ in items]
+        sign = partial(_build_and_sign, build, event_type, self.case.id, self.signer, base, times)
+        return map_halves(sign, list(enumerate(items)))
+
+    def add_signed(self, entries: Sequence[SignedEntry]) -> list[AppendedEntry]:
+        """Append entries ``sign_built`` signed (their sequences must follow on from the log's)."""
+        return [self._add_entry(entry) for entry in entries]
+
+    def _check_may_append(self, event_type: str) -> None:
         if self.case.sealed_at is not None and event_type not in AFTER_SEAL_EVENTS:
             raise PolicyError(
                 f"case {self.case.id} was sealed at {self.case.sealed_at}: it takes no new evidence or "
@@ -171,45 +205,31 @@ class LedgerWriter:
             )
         if event_type not in (KEY_ADDED, CASE_OPENED):
             self._ensure_key_introduced()
-        events = [
-            self._event(event_type, body, self.case.log_size + offset) for offset, body in enumerate(bodies)
-        ]
-        entries = map_halves(partial(sign_event, signer=self.signer), events)
-        return [self._add_entry(event, entry) for event, entry in zip(events, entries, strict=True)]
 
     def _append(self, event_type: str, subjects: Sequence[Subject], body: Mapping[str, Any]) -> AppendedEntry:
-        event = self._event(event_type, EventBody(subjects, body), self.case.log_size)
-        return self._add_entry(event, sign_event(event, self.signer))
-
-    def _event(self, event_type: str, body: EventBody, sequence: int) -> CustodyEvent:
-        return CustodyEvent(
-            event_type=event_type,
-            case_id=self.case.id,
-            sequence=sequence,
-            time=format_rfc3339(self.clock()),
-            actor=self.signer.key_id,
-            subjects=tuple(body.subjects),
-            body=dict(body.body),
-            body_members=body.members,
+        time = format_rfc3339(self.clock())
+        event = _event(
+            event_type, self.case.id, self.signer.key_id, self.case.log_size, time, EventBody(subjects, body)
         )
+        return self._add_entry(SignedEntry(event_type, event.sequence, time, sign_event(event, self.signer)))
 
-    def _add_entry(self, event: CustodyEvent, entry: bytes) -> AppendedEntry:
+    def _add_entry(self, signed: SignedEntry) -> AppendedEntry:
         """Add a signed event at the end of the log (its sequence must be the log's size)."""
-        if event.sequence != self.case.log_size:
-            raise AssertionError(f"entry {event.sequence} appended at {self.case.log_size}")
-        leaf = merkle.leaf_hash(entry)
+        if signed.sequence != self.case.log_size:
+            raise AssertionError(f"entry {signed.sequence} appended at {self.case.log_size}")
+        leaf = merkle.leaf_hash(signed.entry)
         appended = AppendedEntry(
             case_id=self.case.id,
-            sequence=event.sequence,
-            event_type=event.event_type,
-            actor=event.actor,
-            time=event.time,
-            entry_sha256=sha256_hex(entry),
+            sequence=signed.sequence,
+            event_type=signed.event_type,
+            actor=self.signer.key_id,
+            time=signed.time,
+            entry_sha256=sha256_hex(signed.entry),
             leaf_hash=leaf.hex(),
-            entry=entry,
+            entry=signed.entry,
         )
         self.add_row(db.LedgerEntryRow, appended.__dict__)  # asdict() deep-copies: 40 us an entry
-        self._add_to_tree(event.sequence, leaf)
+        self._add_to_tree(signed.sequence, leaf)
         self.case.log_size += 1
         return appended
 
@@ -264,6 +284,40 @@ def load_nodes(session: Session, case_id: str, wanted: Sequence[merkle.Node]) ->
     ]
     rows = session.exec(select(db.MerkleNodeRow).where(or_(*pairs))).all()
     return {(row.level, row.idx): row.hash for row in rows}
+
+
+def _as_built(body: EventBody) -> tuple[EventBody, None]:
+    return body, None
+
+
+def _event(
+    event_type: str, case_id: str, actor: str, sequence: int, time: str, body: EventBody
+) -> CustodyEvent:
+    return CustodyEvent(
+        event_type=event_type,
+        case_id=case_id,
+        sequence=sequence,
+        time=time,
+        actor=actor,
+        subjects=tuple(body.subjects),
+        body=dict(body.body),
+        body_members=body.members,
+    )
+
+
+def _build_and_sign(
+    build: Callable[[T], tuple[EventBody, R]],
+    event_type: str,
+    case_id: str,
+    signer: Signer,
+    base: int,
+    times: Sequence[str],
+    numbered: tuple[int, T],
+) -> tuple[SignedEntry, R]:
+    offset, item = numbered
+    body, extra = build(item)
+    event = _event(event_type, case_id, signer.key_id, base + offset, times[offset], body)
+    return SignedEntry(event_type, base + offset, times[offset], sign_event(event, signer)), extra
 
 
 def load_actor(session: Session, name: str) -> db.ActorRow:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -49,6 +49,8 @@ from custody.runs import load_open_run
 from custody.statement import Subject
 from custody.tools import card_of, ensure_tool_in_case, resolve_tool
 from custody.workspace import Workspace
+
+T = TypeVar("T")
 
 _EXTRA_TYPES = {
     ".jsonl": "application/jsonl",
@@ -356,32 +358,66 @@ def append_artifact_records(
         ]
         for record, entry in zip(batch, writer.append_many(event_type, bodies), strict=True):
             key = record.provenance.provenance_digest
-            _index_artifact(writer, record, key, entry)
+            _index_artifact(writer, _row_of(record.provenance), record.tool, key, entry)
             known[key] = entry.sequence
     return [(known[key], first.get(key) != index) for index, key in enumerate(keys)]
 
 
-def _index_artifact(writer: LedgerWriter, record: ArtifactRecord, key: str, entry: AppendedEntry) -> None:
-    provenance, tool = record.provenance, record.tool
+def append_new_artifact_records(
+    writer: LedgerWriter, tool: db.ToolRow, build: Callable[[T], Provenance], items: Sequence[T]
+) -> list[int]:
+    """Append one ``artifact.recorded`` entry per item, with the provenance ``build`` makes of it,
+    for records new to the case by construction (e.g. the extracts of a capture recorded in this
+    transaction: each names it as its parent). Building, canonicalising and signing run together
+    on both cores (``LedgerWriter.sign_built``); only the signed entries and the rows that index
+    them come back. Returns the entries' sequences.
+
+    Raises:
+        IntegrityError: a provenance is recorded in the case already, or twice in ``items``
+            (nothing is appended then).
+    """
+
+    def body(item: T) -> tuple[EventBody, tuple[str, dict[str, Any]]]:
+        provenance = build(item)
+        subject = Subject(provenance.name or provenance.digest, provenance.digest)
+        indexed = (provenance.provenance_digest, _row_of(provenance))
+        return EventBody([subject], provenance.to_dict(), provenance.canonical_members), indexed
+
+    signed = writer.sign_built(ARTIFACT_RECORDED, body, items)
+    keys = [key for _, (key, _) in signed]
+    known = recorded_in_case(writer.session, writer.case.id, keys)
+    if known or len(set(keys)) != len(keys):
+        raise IntegrityError(
+            f"case {writer.case.id}: {len(known) or len(keys) - len(set(keys))} of {len(keys)} new records "
+            "are recorded already"
+        )
+    appended = writer.add_signed([entry for entry, _ in signed])
+    for entry, (_, (key, row)) in zip(appended, signed, strict=True):
+        _index_artifact(writer, row, tool, key, entry)
+    return [entry.sequence for entry in appended]
+
+
+def _row_of(provenance: Provenance) -> dict[str, Any]:
+    """The columns of an artifact's index row that come from its provenance."""
+    return {
+        "digest": provenance.digest,
+        "size": provenance.size,
+        "media_type": provenance.media_type,
+        "name": provenance.name or "",
+        "origin": provenance.origin.value,
+        "role": provenance.role.value,
+        "hil_level": provenance.hil.level.value,
+        "run_id": provenance.run,
+    }
+
+
+def _index_artifact(
+    writer: LedgerWriter, row: dict[str, Any], tool: db.ToolRow, key: str, entry: AppendedEntry
+) -> None:
+    """Index an appended artifact record (``row``: ``_row_of`` its provenance)."""
     assert tool.id is not None
-    writer.add_row(
-        db.ArtifactRow,
-        {
-            "case_id": writer.case.id,
-            "digest": provenance.digest,
-            "size": provenance.size,
-            "media_type": provenance.media_type,
-            "name": provenance.name or "",
-            "origin": provenance.origin.value,
-            "role": provenance.role.value,
-            "hil_level": provenance.hil.level.value,
-            "tool_id": tool.id,
-            "run_id": provenance.run,
-            "provenance_digest": key,
-            "sequence": entry.sequence,
-            "recorded_at": entry.time,
-        },
-    )
+    columns = {"case_id": writer.case.id, "tool_id": tool.id, "provenance_digest": key}
+    writer.add_row(db.ArtifactRow, {**row, **columns, "sequence": entry.sequence, "recorded_at": entry.time})
 
 
 def append_artifact_record(

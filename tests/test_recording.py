@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import stat
 from pathlib import Path
@@ -15,10 +16,20 @@ from custody.caselog import list_entries, verify_case_log
 from custody.cases import get_case, open_case
 from custody.errors import FormatError, InputFileError, IntegrityError, NotFoundError, PolicyError
 from custody.events import _unverified_event
-from custody.models import HIL, Source
-from custody.recording import RecordOptions, record_files, show_artifact
+from custody.ledger import ledger_writer, unlock_actor
+from custody.models import (
+    HIL,
+    ArtifactRole,
+    HILFunction,
+    HumanInvolvement,
+    Origin,
+    Provenance,
+    Source,
+    ToolRef,
+)
+from custody.recording import RecordOptions, append_new_artifact_records, record_files, show_artifact
 from custody.runs import end_run, start_run
-from custody.tools import register_tool
+from custody.tools import register_tool, resolve_tool
 from custody.workspace import Workspace
 from tests.conftest import PASSPHRASE, TOOLCARDS
 
@@ -283,3 +294,58 @@ def test_verify_detects_a_one_byte_change_to_a_blob(case_workspace: Workspace, t
     (view,) = show_artifact(case_workspace, outcome.digest)
     assert view.blob_error is not None
     assert outcome.digest in view.blob_error
+
+
+def _bulk_payload(number: int) -> bytes:
+    return f"<p>listing {number}</p>".encode()
+
+
+def _bulk_provenance(number: int) -> Provenance:
+    return Provenance(
+        digest=hashlib.sha256(_bulk_payload(number)).hexdigest(),
+        size=len(_bulk_payload(number)),
+        media_type="text/html",
+        name=f"{number:05d}-page.html",
+        origin=Origin.CAPTURED,
+        role=ArtifactRole.ORIGINAL,
+        hil=HumanInvolvement(HIL.HIL0_MANUAL, HILFunction.ACQUIRE),
+        tool=ToolRef("adscraper", "1.4.0", "a" * 64),
+        operator="ana",
+        details={"number": number},
+    )
+
+
+def test_new_records_built_and_signed_on_both_cores_verify(case_workspace: Workspace) -> None:
+    ws = case_workspace
+    for number in range(600):
+        ws.store.put_bytes(_bulk_payload(number))
+    actor, signer = unlock_actor(ws, None)
+    before = len(list_entries(ws, "OP-TEST"))
+    with ledger_writer(ws, "OP-TEST", actor, signer) as writer:
+        tool = resolve_tool(writer.session, "adscraper")
+        sequences = append_new_artifact_records(writer, tool, _bulk_provenance, range(600))
+    entries = list_entries(ws, "OP-TEST")
+    assert sequences == list(range(len(entries) - 600, len(entries)))
+    assert len(entries) >= before + 600
+    assert verify_case_log(ws, "OP-TEST").ok
+    [view] = show_artifact(ws, _bulk_provenance(599).digest, case_id="OP-TEST", verify_blob=False)
+    assert view.signature_ok
+    assert view.provenance == _bulk_provenance(599)
+    assert view.sequence == sequences[-1]
+
+
+def test_new_records_already_recorded_are_refused_whole(case_workspace: Workspace) -> None:
+    ws = case_workspace
+    ws.store.put_bytes(_bulk_payload(7))
+    actor, signer = unlock_actor(ws, None)
+    with ledger_writer(ws, "OP-TEST", actor, signer) as writer:
+        tool = resolve_tool(writer.session, "adscraper")
+        append_new_artifact_records(writer, tool, _bulk_provenance, [7])
+    size = len(list_entries(ws, "OP-TEST"))
+    with (
+        pytest.raises(IntegrityError, match="1 of 300 new records are recorded already"),
+        ledger_writer(ws, "OP-TEST", actor, signer) as writer,
+    ):
+        append_new_artifact_records(writer, tool, _bulk_provenance, range(300))
+    assert len(list_entries(ws, "OP-TEST")) == size
+    assert verify_case_log(ws, "OP-TEST").ok

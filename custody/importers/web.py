@@ -30,12 +30,10 @@ from custody.digests import sha256_stream
 from custody.errors import InputFileError, IntegrityError, PolicyError
 from custody.ledger import LedgerWriter, ledger_writer, unlock_actor
 from custody.models import ArtifactRole, HumanInvolvement, Origin, Provenance, Source, ToolRef
-from custody.parallel import map_halves
 from custody.recording import (
-    ArtifactRecord,
     RecordOptions,
     append_artifact_record,
-    append_artifact_records,
+    append_new_artifact_records,
     check_case_takes_evidence,
     guess_media_type,
     involvement,
@@ -216,16 +214,16 @@ def _append_capture(writer: LedgerWriter, name: str, parsed: _Parsed, claims: _C
         ),
         claims.tool,
     )
-    # Built on both cores: the provenance of thousands of payloads is most of an import's work.
+    # New to the case by construction (each names the capture just recorded); built and signed on
+    # both cores: the provenance of thousands of payloads is most of an import's work.
     items = [
         (capture.name, item)
         for capture in captures
         for item in capture.items
         if isinstance(item, WarcResponse | WarcResource)
     ]
-    provenances = map_halves(partial(_extract_provenance, parsed=parsed, claims=claims), items)
-    extracts = [ArtifactRecord(provenance, claims.tool) for provenance in provenances]
-    return sequence, len(append_artifact_records(writer, extracts))
+    build = partial(_extract_provenance, parsed=parsed, claims=claims)
+    return sequence, len(append_new_artifact_records(writer, claims.tool, build, items))
 
 
 def _extract_provenance(
