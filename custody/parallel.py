@@ -34,7 +34,7 @@ R = TypeVar("R")
 
 MIN_ITEMS = 256
 """Below this, forking costs more than it saves."""
-CHILD_SHARE = 0.5
+CHILD_SHARE = 0.45
 """The share of the items the child takes (the parent also unpickles the child's results)."""
 
 

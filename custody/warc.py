@@ -2298,6 +2298,9 @@ _TAIL_PAYLOAD_BYTES = 256 * 1024
 _TAIL_PAYLOADS_TOTAL = 256 * 1024 * 1024
 """...and this much in all; otherwise this process reads the second half itself."""
 _SPLIT_WINDOW = 1024 * 1024
+SPLIT_AT = 0.6
+"""Where the child's part starts, as a fraction of the file: past the middle, because this
+process also stores the payloads and takes on the child's records."""
 
 
 @dataclass
@@ -2410,9 +2413,9 @@ def _read_tail(path: Path, split: int, size: int, name: str, limits: WarcLimits)
 
 def _member_near_middle(stream: BinaryIO, size: int) -> int | None:
     """The offset of a gzip member that holds the start of a WARC record, in the megabyte after
-    the middle of the file; None if there is none (huge records). A false match (bytes inside a
+    ``SPLIT_AT`` of the file; None if there is none (huge records). A false match (bytes inside a
     member that look like one) makes the first part end inside a record: an error, then one pass."""
-    middle = size // 2
+    middle = int(size * SPLIT_AT)
     stream.seek(middle)
     window = stream.read(_SPLIT_WINDOW)
     start = window.find(_GZIP_MAGIC)
