@@ -18,14 +18,14 @@ def _square_and_pid(value: int) -> tuple[int, int]:
     return value * value, os.getpid()
 
 
-def test_results_come_back_in_order_with_the_second_half_from_a_child() -> None:
+def test_results_come_back_in_order_with_the_last_part_from_a_child() -> None:
     items = list(range(1000))
     results = map_halves(_square_and_pid, items)
     assert [square for square, _ in results] == [n * n for n in items]
     pids = [pid for _, pid in results]
     assert pids[0] == os.getpid()
     assert pids[-1] != os.getpid()  # computed in the forked child
-    assert pids.count(os.getpid()) == 500
+    assert pids.count(os.getpid()) == 1000 - int(1000 * parallel.CHILD_SHARE)
 
 
 def test_few_items_stay_in_this_process() -> None:
