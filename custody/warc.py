@@ -4,7 +4,8 @@
 ``WarcCapture``: one value object per record, in file order, with the findings a court should see.
 ``read_wacz`` opens a WACZ package safely, checks it against its ``datapackage.json`` and reads
 every WARC inside it. Both take bytes or a stream and a display name; neither touches the
-database, the blob store or the clock.
+database, the blob store or the clock. ``read_warc_file`` reads a WARC on disk with the same
+result, on both cores when it is a large gzip WARC (a forked child reads the second part).
 
 Invariants:
 - Pure: bytes in, value objects out. Every ``to_dict()`` is canonical-JSON-able (RFC 8785): only

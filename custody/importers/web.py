@@ -9,10 +9,12 @@ parser's findings are signed into the capture's own record.
 
 Invariants: the whole file is parsed and every digest checked before any entry is written; all
 entries of one import are appended in one transaction; a capture whose bytes are already imported
-into the case is skipped. Payloads are stored while the file is read (one pass; small ones are
-appended to one pack file of the blob store), and all of them are on disk before the entries
-commit; if parsing fails, the unsealed pack is removed (a killed import leaves it unindexed, and
-``fsck`` lists it as a stray file).
+into the case is skipped. Payloads are stored as the file is read (``custody.warc.read_warc_file``,
+on both cores for a large gzip WARC; small payloads are appended to one pack file of the blob
+store), and all of them are on disk before the entries commit; if parsing fails, the unsealed pack
+is removed (a killed import leaves it unindexed, and ``fsck`` lists it as a stray file). The
+extracts are new to the case by construction (each names the capture just recorded), so they are
+built and signed on both cores (``recording.append_new_artifact_records``).
 """
 
 from __future__ import annotations
