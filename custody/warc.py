@@ -2297,7 +2297,7 @@ SPLIT_MIN_BYTES = 4 * 1024 * 1024
 _TAIL_PAYLOAD_BYTES = 256 * 1024
 """Payloads the child sends back must each be smaller than this..."""
 _TAIL_PAYLOADS_TOTAL = 256 * 1024 * 1024
-"""...and this much in all; otherwise this process reads the second half itself."""
+"""...and this much in all; otherwise this process reads the second part itself."""
 _SPLIT_WINDOW = 1024 * 1024
 SPLIT_AT = 0.6
 """Where the child's part starts, as a fraction of the file: past the middle, because this
@@ -2324,8 +2324,8 @@ def read_warc_file(
     """``read_warc`` for a file on disk, with the same result, errors and sink calls (in file order).
 
     A gzip WARC of ``SPLIT_MIN_BYTES`` or more is parsed on both cores where the system can fork
-    (``parallel.can_fork``): a child process reads the records from a gzip member near the middle
-    on, while this one reads the first part; the child's records then continue this reader's, and
+    (``parallel.can_fork``): a child process reads the records from a gzip member at ``SPLIT_AT``
+    of the file on, while this one reads the first part; the child's records then continue this reader's, and
     its payloads reach the sink, in file order. Only a clean run takes this path: if the first
     part fails, the whole file is read again in one pass, which raises what one pass raises; if
     the child fails or its payloads are large, this process reads the second part itself.
@@ -2334,7 +2334,7 @@ def read_warc_file(
     with path.open("rb") as stream:
         size = os.fstat(stream.fileno()).st_size
         gzip = stream.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC
-        split = _member_near_middle(stream, size) if gzip and size >= SPLIT_MIN_BYTES and can_fork() else None
+        split = _member_to_split_at(stream, size) if gzip and size >= SPLIT_MIN_BYTES and can_fork() else None
         stream.seek(0)
         if split is None:
             return read_warc(stream, name=name, limits=limits, payload_sink=payload_sink)
@@ -2412,18 +2412,19 @@ def _read_tail(path: Path, split: int, size: int, name: str, limits: WarcLimits)
     return _Tail(reader.parsed, reader.findings, payloads, reader.source.sha256)
 
 
-def _member_near_middle(stream: BinaryIO, size: int) -> int | None:
+def _member_to_split_at(stream: BinaryIO, size: int) -> int | None:
     """The offset of a gzip member that holds the start of a WARC record, in the megabyte after
     ``SPLIT_AT`` of the file; None if there is none (huge records). A false match (bytes inside a
     member that look like one) makes the first part end inside a record: an error, then one pass."""
-    middle = int(size * SPLIT_AT)
-    stream.seek(middle)
+    at = int(size * SPLIT_AT)
+    stream.seek(at)
     window = stream.read(_SPLIT_WINDOW)
     start = window.find(_GZIP_MAGIC)
     while start != -1:
         try:
-            if zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(window[start:], 8).startswith(b"WARC/"):
-                return middle + start
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(window[start : start + _CHUNK], 8)
+            if head.startswith(b"WARC/"):
+                return at + start
         except zlib.error:
             pass
         start = window.find(_GZIP_MAGIC, start + 1)
