@@ -208,10 +208,10 @@ class LedgerWriter:
 
     def _append(self, event_type: str, subjects: Sequence[Subject], body: Mapping[str, Any]) -> AppendedEntry:
         time = format_rfc3339(self.clock())
-        event = _event(
-            event_type, self.case.id, self.signer.key_id, self.case.log_size, time, EventBody(subjects, body)
+        body_of = EventBody(subjects, body)
+        return self._add_entry(
+            _sign(event_type, self.case.id, self.signer, self.case.log_size, time, body_of)
         )
-        return self._add_entry(SignedEntry(event_type, event.sequence, time, sign_event(event, self.signer)))
 
     def _add_entry(self, signed: SignedEntry) -> AppendedEntry:
         """Add a signed event at the end of the log (its sequence must be the log's size)."""
@@ -290,19 +290,21 @@ def _as_built(body: EventBody) -> tuple[EventBody, None]:
     return body, None
 
 
-def _event(
-    event_type: str, case_id: str, actor: str, sequence: int, time: str, body: EventBody
-) -> CustodyEvent:
-    return CustodyEvent(
+def _sign(
+    event_type: str, case_id: str, signer: Signer, sequence: int, time: str, body: EventBody
+) -> SignedEntry:
+    """The entry of one event, signed for its place in the log."""
+    event = CustodyEvent(
         event_type=event_type,
         case_id=case_id,
         sequence=sequence,
         time=time,
-        actor=actor,
+        actor=signer.key_id,
         subjects=tuple(body.subjects),
         body=dict(body.body),
         body_members=body.members,
     )
+    return SignedEntry(event_type, sequence, time, sign_event(event, signer))
 
 
 def _build_and_sign(
@@ -316,8 +318,7 @@ def _build_and_sign(
 ) -> tuple[SignedEntry, R]:
     offset, item = numbered
     body, extra = build(item)
-    event = _event(event_type, case_id, signer.key_id, base + offset, times[offset], body)
-    return SignedEntry(event_type, base + offset, times[offset], sign_event(event, signer)), extra
+    return _sign(event_type, case_id, signer, base + offset, times[offset], body), extra
 
 
 def load_actor(session: Session, name: str) -> db.ActorRow:

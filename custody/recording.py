@@ -348,14 +348,7 @@ def append_artifact_records(
             first.setdefault(key, index)
     for event_type, run in groupby(first.values(), key=lambda index: records[index].event_type):
         batch = [records[index] for index in run]
-        bodies = [
-            EventBody(
-                [Subject(record.provenance.name or record.provenance.digest, record.provenance.digest)],
-                record.provenance.to_dict(),
-                record.provenance.canonical_members,
-            )
-            for record in batch
-        ]
+        bodies = [_event_body(record.provenance) for record in batch]
         for record, entry in zip(batch, writer.append_many(event_type, bodies), strict=True):
             key = record.provenance.provenance_digest
             _index_artifact(writer, _row_of(record.provenance), record.tool, key, entry)
@@ -379,9 +372,7 @@ def append_new_artifact_records(
 
     def body(item: T) -> tuple[EventBody, tuple[str, dict[str, Any]]]:
         provenance = build(item)
-        subject = Subject(provenance.name or provenance.digest, provenance.digest)
-        indexed = (provenance.provenance_digest, _row_of(provenance))
-        return EventBody([subject], provenance.to_dict(), provenance.canonical_members), indexed
+        return _event_body(provenance), (provenance.provenance_digest, _row_of(provenance))
 
     signed = writer.sign_built(ARTIFACT_RECORDED, body, items)
     keys = [key for _, (key, _) in signed]
@@ -395,6 +386,12 @@ def append_new_artifact_records(
     for entry, (_, (key, row)) in zip(appended, signed, strict=True):
         _index_artifact(writer, row, tool, key, entry)
     return [entry.sequence for entry in appended]
+
+
+def _event_body(provenance: Provenance) -> EventBody:
+    """What an ``artifact.recorded`` event says of ``provenance`` (its members canonicalised once)."""
+    subject = Subject(provenance.name or provenance.digest, provenance.digest)
+    return EventBody([subject], provenance.to_dict(), provenance.canonical_members)
 
 
 def _row_of(provenance: Provenance) -> dict[str, Any]:
