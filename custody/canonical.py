@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from functools import lru_cache
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -77,19 +78,12 @@ def join_members(members: Mapping[str, bytes]) -> bytes:
     return b"{" + b",".join(_key(key) + members[key] for key in sorted(members)) + b"}"
 
 
+@lru_cache(maxsize=4096)  # the member names of custody's own documents, in practice
 def _key(key: str) -> bytes:
-    encoded = _KEYS.get(key)
-    if encoded is None:
-        if not isinstance(key, str) or not key.isascii():
-            raise FormatError(f"member keys must be ASCII text to be joined, got {key!r}")
-        encoded = _string(key) + b":"
-        if len(_KEYS) < 4096:  # the member names of custody's own documents, in practice
-            _KEYS[key] = encoded
-    return encoded
-
-
-_KEYS: dict[str, bytes] = {}
-"""Member names already encoded (``"name":``), for ``join_members``."""
+    """``"key":`` for ``join_members``."""
+    if not isinstance(key, str) or not key.isascii():
+        raise FormatError(f"member keys must be ASCII text to be joined, got {key!r}")
+    return _string(key) + b":"
 
 
 def _plain(value: Any) -> bool:

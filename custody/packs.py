@@ -114,13 +114,12 @@ class PackIndex:
         self.reload()
         return set(self._blobs)
 
-    def add(self, blobs: dict[str, PackedBlob]) -> None:
-        """Blobs of a pack this process has just sealed."""
+    def add(self, name: str, blobs: dict[str, PackedBlob]) -> None:
+        """The blobs of pack ``name``, which this process has just sealed."""
         with self._lock:
             for digest, blob in blobs.items():
                 self._blobs.setdefault(digest, blob)
-            if blobs:
-                self._loaded.add(next(iter(blobs.values())).pack.stem + INDEX_SUFFIX)
+            self._loaded.add(f"{name}{INDEX_SUFFIX}")
 
     def reload(self) -> None:
         """Read the index files not read yet."""

@@ -138,7 +138,7 @@ class BlobBatch:
         if pack is None:
             return
         try:
-            self._packs.add(pack.seal())
+            self._packs.add(pack.name, pack.seal())
         except OSError:
             pack.discard()
             raise
