@@ -1219,6 +1219,10 @@ class _Source:
     def sha256(self) -> str:
         return self._hasher.hexdigest()
 
+    def hasher(self) -> Any:
+        """A copy of the SHA-256 of the bytes read so far, to hash on from there."""
+        return self._hasher.copy()
+
     def _produce(self) -> None:
         if not self.gzip:
             data = self._read_raw(_CHUNK)
@@ -2329,7 +2333,8 @@ def read_warc_file(
     its payloads reach the sink, in file order. Only a clean run takes this path: if the first
     part fails, the whole file is read again in one pass, which raises what one pass raises; if
     the child fails or its payloads are large, this process reads the second part itself.
-    Finally the file is hashed whole, and both parts must hash as they did when parsed."""
+    Finally the second part is read once more, hashing on from the first part's digest as parsed:
+    it must hash as the child parsed it, and the capture's digest is of the bytes parsed."""
     limits = limits or WarcLimits()
     with path.open("rb") as stream:
         size = os.fstat(stream.fileno()).st_size
@@ -2355,11 +2360,11 @@ def read_warc_file(
             tail = _read_on(head, _Slice(stream, size - split), split)
         else:
             _take_on(head, tail)
-        stream.seek(0)
-        whole, first, second = _digests_split_at(stream, split)
-    if (first, second) != (head.source.sha256, tail.sha256):
+        stream.seek(split)
+        whole, rest = _hash_on(head.source.hasher(), stream)
+    if rest != tail.sha256:
         raise IntegrityError(
-            f"{name}: the file changed while it was read (its parts no longer hash as parsed)"
+            f"{name}: the file changed while it was read (its second part no longer hashes as parsed)"
         )
     return head.capture(whole, size)
 
@@ -2431,19 +2436,14 @@ def _member_to_split_at(stream: BinaryIO, size: int) -> int | None:
     return None
 
 
-def _digests_split_at(stream: BinaryIO, split: int) -> tuple[str, str, str]:
-    """SHA-256 of the whole stream, of its first ``split`` bytes and of the rest."""
-    whole, first, second = hashlib.sha256(), hashlib.sha256(), hashlib.sha256()
-    position = 0
+def _hash_on(whole: Any, stream: BinaryIO) -> tuple[str, str]:
+    """The rest of ``stream`` hashed on from ``whole`` (the digest of what came before it), and
+    hashed alone: (the whole file's SHA-256, the rest's)."""
+    rest = hashlib.sha256()
     while chunk := stream.read(_CHUNK):
         whole.update(chunk)
-        cut = max(0, min(len(chunk), split - position))
-        if cut:
-            first.update(chunk[:cut])
-        if cut < len(chunk):
-            second.update(chunk[cut:])
-        position += len(chunk)
-    return whole.hexdigest(), first.hexdigest(), second.hexdigest()
+        rest.update(chunk)
+    return whole.hexdigest(), rest.hexdigest()
 
 
 def read_record_at(
