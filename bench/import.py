@@ -32,7 +32,7 @@ the input's size. The table gives wall-clock records/s, signed entries/s (artifa
 second), the start-up, and import/s: records per second of the import itself (for the CLI, with
 the start-up taken out), which is what the budget is about.
 
-Exit status: 0 if every path imports at least 2,000 records per second, else 1.
+Exit status: 0 if every path's import/s is at least 2,000 records per second, else 1.
 """
 
 from __future__ import annotations

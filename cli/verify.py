@@ -42,6 +42,7 @@ trust_option = click.option(
 )
 """--trust, shared by custody verify and custody dossier (both verify a bundle)."""
 
+
 @click.command("verify")
 @click.argument("bundle", type=click.Path(path_type=Path))
 @trust_option

@@ -246,7 +246,7 @@ def export_bundle(
     signature = signer.sign(tag_manifest).value
     files = [*payload, *(BagFile(p, d) for p, d in tags.items()), BagFile(TAG_MANIFEST, tag_manifest)]
     files.append(BagFile(SIGNATURE_FILE, signature))
-    _write_atomically(output, top, files, progress)
+    write_atomically(output, lambda out: write_zip(out, top, files, progress), what="the bundle")
 
     tag_digest = sha256_hex(tag_manifest)
     body: dict[str, Any] = {
@@ -427,9 +427,3 @@ def _verify_doc(top: str, case_id: str, entries: int, artifacts: int, exporter: 
         exporter_fingerprint=fingerprint(exporter.key_id),
         exporter_pem=f"{exporter.name}.pem",
     ).encode("utf-8")
-
-
-def _write_atomically(
-    output: Path, top: str, files: list[BagFile], progress: Callable[[int], None] | None
-) -> None:
-    write_atomically(output, lambda out: write_zip(out, top, files, progress), what="the bundle")

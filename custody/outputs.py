@@ -1,7 +1,7 @@
 """Output files written whole or not at all.
 
-Invariant: ``write_atomically`` writes to a temporary file beside the output, syncs it, and
-renames it into place; a failure or a kill leaves no output (at most a ``.NAME.partial-PID``
+Invariant: ``write_atomically`` writes to a temporary file beside the output, syncs it, renames
+it into place and syncs the folder; a failure or a kill leaves no output (at most a ``.NAME.partial-PID``
 file, removed on failure), and an existing output is never overwritten halfway.
 """
 
@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from custody.durability import fsync_path
 from custody.errors import StoreError
 
 
@@ -28,6 +29,7 @@ def write_atomically(output: Path, write: Callable[[BinaryIO], None], *, what: s
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, output)
+        fsync_path(output.parent)
     except OSError as exc:
         raise StoreError(f"cannot write {what} {output}: {exc.strerror or exc}") from exc
     finally:

@@ -44,7 +44,7 @@ def test_an_error_in_the_childs_half_is_raised_as_the_function_raises_it() -> No
     assert raised.value.hint == "look at record 900"
 
 
-def test_an_error_in_this_halves_stops_the_child() -> None:
+def test_an_error_in_this_half_stops_the_child() -> None:
     def check(value: int) -> int:
         if value == 3:
             raise FormatError("record 3 is malformed")
