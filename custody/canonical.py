@@ -21,6 +21,10 @@ from custody.errors import FormatError
 
 # Integers beyond I-JSON's exact range (RFC 7493) cannot round-trip through JCS.
 _MAX_SAFE_INTEGER = 2**53 - 1
+# The C encoder's settings for JCS, made once: ``json.dumps`` with these keywords builds a new
+# encoder per call, a third of the time of a small document. No circular check: what custody
+# signs are trees (parsed JSON, its own documents), and a too-deep value is a RecursionError.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), check_circular=False)
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -42,7 +46,7 @@ def canonical_bytes(value: Any) -> bytes:
         if type(value) is str:
             return _string(value)
         if _plain(value):
-            return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+            return _ENCODER.encode(value).encode()
         _check_float_domain(value)
         return rfc8785.dumps(value)
     except UnicodeEncodeError as exc:
@@ -93,8 +97,9 @@ def _plain(value: Any) -> bool:
     Iterative, and strings (most of any document) are never pushed: this walk is on the path of
     every signed entry, so it is kept cheap."""
     stack = [value]
+    pop, push = stack.pop, stack.append  # plain loops, no generators: a third faster
     while stack:
-        item = stack.pop()
+        item = pop()
         kind = type(item)
         if kind is dict:
             for key, child in item.items():
@@ -103,9 +108,11 @@ def _plain(value: Any) -> bool:
                 if not key.isascii():
                     return False
                 if type(child) is not str:
-                    stack.append(child)
+                    push(child)
         elif kind is list or kind is tuple:
-            stack.extend(child for child in item if type(child) is not str)
+            for child in item:
+                if type(child) is not str:
+                    push(child)
         elif kind is int:
             if abs(item) > _MAX_SAFE_INTEGER:
                 raise ValueError(f"{item} exceeds safe integer domain for JSON numbers")

@@ -90,6 +90,9 @@ class SignedEntry:
     sequence: int
     time: str
     entry: bytes
+    entry_sha256: str
+    leaf_hash: bytes
+    """The entry's Merkle leaf hash: computed where it is signed, on both cores in bulk."""
 
 
 @dataclass(frozen=True)
@@ -217,19 +220,18 @@ class LedgerWriter:
         """Add a signed event at the end of the log (its sequence must be the log's size)."""
         if signed.sequence != self.case.log_size:
             raise AssertionError(f"entry {signed.sequence} appended at {self.case.log_size}")
-        leaf = merkle.leaf_hash(signed.entry)
         appended = AppendedEntry(
             case_id=self.case.id,
             sequence=signed.sequence,
             event_type=signed.event_type,
             actor=self.signer.key_id,
             time=signed.time,
-            entry_sha256=sha256_hex(signed.entry),
-            leaf_hash=leaf.hex(),
+            entry_sha256=signed.entry_sha256,
+            leaf_hash=signed.leaf_hash.hex(),
             entry=signed.entry,
         )
         self.add_row(db.LedgerEntryRow, appended.__dict__)  # asdict() deep-copies: 40 us an entry
-        self._add_to_tree(signed.sequence, leaf)
+        self._add_to_tree(signed.sequence, signed.leaf_hash)
         self.case.log_size += 1
         return appended
 
@@ -304,7 +306,8 @@ def _sign(
         body=dict(body.body),
         body_members=body.members,
     )
-    return SignedEntry(event_type, sequence, time, sign_event(event, signer))
+    entry = sign_event(event, signer)
+    return SignedEntry(event_type, sequence, time, entry, sha256_hex(entry), merkle.leaf_hash(entry))
 
 
 def _build_and_sign(

@@ -1613,14 +1613,16 @@ class _Reader:
         reader = iterator.reader
         unbounded = reader.readline
         limit = self.limits.max_line_bytes
+        cap = limit + 1
+        max_header_bytes = self.limits.max_header_bytes
 
-        def readline(length: int | None = None) -> bytes:
-            cap = limit + 1 if length is None else min(length, limit + 1)
-            line: bytes = unbounded(cap)
-            if len(line) > limit:
+        def readline(length: int | None = None) -> bytes:  # once per header line: kept lean
+            line: bytes = unbounded(cap if length is None or length > cap else length)
+            size = len(line)
+            if size > limit:
                 raise FormatError(f"{self.name}: {self._near()}: a header line is longer than {limit} bytes")
-            self.header_bytes += len(line)
-            if self.header_bytes > self.limits.max_header_bytes:
+            self.header_bytes += size
+            if self.header_bytes > max_header_bytes:
                 raise FormatError(
                     f"{self.name}: {self._near()}: a record's header sections "
                     f"exceed {self.limits.max_header_bytes} bytes"
@@ -2303,7 +2305,7 @@ _TAIL_PAYLOAD_BYTES = 256 * 1024
 _TAIL_PAYLOADS_TOTAL = 256 * 1024 * 1024
 """...and this much in all; otherwise this process reads the second part itself."""
 _SPLIT_WINDOW = 1024 * 1024
-SPLIT_AT = 0.6
+SPLIT_AT = 0.55
 """Where the child's part starts, as a fraction of the file: past the middle, because this
 process also stores the payloads and takes on the child's records."""
 
