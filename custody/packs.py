@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from custody.durability import fsync_path
+from custody.durability import fsync_path, start_writeback
 from custody.errors import IntegrityError, StoreError
 
 PACK_SUFFIX = ".pack"
@@ -37,6 +37,9 @@ INDEX_SUFFIX = ".idx"
 TEMP_INDEX_SUFFIX = ".idx.tmp"
 MAX_PACK_BYTES = 256 * 1024 * 1024
 """A batch seals its pack and starts another once the pack holds this many bytes."""
+WRITEBACK_BYTES = 8 * 1024 * 1024
+"""A pack's bytes are handed to the kernel's write-back in steps of this size, so that sealing
+(fsync) has little left to wait for."""
 _INDEX_LINE = re.compile(rb"([0-9a-f]{64}) (\d{1,15}) (\d{1,15})")
 
 
@@ -60,11 +63,16 @@ class PackWriter:
         self._file = self.path.open("xb")
         self.size = 0
         self.entries: list[tuple[str, int, int]] = []
+        self._written_back = 0
 
     def add(self, digest: str, data: bytes) -> None:
         self._file.write(data)
         self.entries.append((digest, self.size, len(data)))
         self.size += len(data)
+        if self.size - self._written_back >= WRITEBACK_BYTES:
+            self._file.flush()
+            start_writeback(self._file.fileno(), self._written_back, self.size - self._written_back)
+            self._written_back = self.size
 
     def seal(self) -> dict[str, PackedBlob]:
         """Write the pack and its index to disk (fsync both, then rename the index into place and

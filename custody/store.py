@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from custody.digests import CHUNK_SIZE, check_sha256_hex
-from custody.durability import fsync_path, syncfs
+from custody.durability import fsync_path, start_writeback, syncfs
 from custody.errors import InputFileError, IntegrityError, NotFoundError, StoreError
 from custody.packs import MAX_PACK_BYTES, PackedReader, PackIndex, PackWriter
 
@@ -215,8 +215,9 @@ class FileBlobStore:
         Each chunk is read once into one buffer; for large chunks a writer thread writes it while
         this thread hashes it (hashlib and os.write release the GIL), and the buffer is reused only
         once both are done. Small inputs never start the thread. Written chunks are handed to the
-        kernel's write-back early (posix_fadvise), so the final fsync overlaps with the copy
-        (not inside ``batch()``: thousands of small write-backs would only slow the file system)."""
+        kernel's write-back early (``durability.start_writeback``), so the final fsync overlaps
+        with the copy; inside ``batch()``, only chunks of 1 MiB or more (thousands of small
+        write-backs would only slow the file system)."""
         batch: BlobBatch | None = getattr(self._local, "batch", None)
         prefix = _read_up_to(stream, SMALL_BLOB)
         if len(prefix) < SMALL_BLOB:
@@ -231,11 +232,8 @@ class FileBlobStore:
             length = len(data)
             while data:
                 data = data[os.write(fd, data) :]
-            if batch is None and hasattr(os, "posix_fadvise"):
-                # A hint: start writing this chunk back now (Linux does so for dirty pages), so that
-                # the fsync below has little left to wait for. Durability still rests on that fsync.
-                with suppress(OSError):
-                    os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
+            if batch is None or length >= CHUNK_SIZE:
+                start_writeback(fd, offset, length)
 
         try:
             with os.fdopen(fd, "wb", buffering=0) as out:

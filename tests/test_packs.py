@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from custody import packs
 from custody.errors import IntegrityError, StoreError
 from custody.store import SMALL_BLOB, FileBlobStore
 
@@ -45,6 +46,29 @@ def test_a_batch_packs_small_blobs_into_one_indexed_file(store: FileBlobStore) -
         assert store.verify(digest) == len(data)
     assert set(store.iter_digests()) == set(digests)
     assert store.stray_temp_files() == []
+
+
+def test_a_pack_is_handed_to_write_back_in_steps_and_reads_back_whole(
+    store: FileBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Write-back hints flush the pack's buffer mid-batch: every byte must still land where the
+    # index says, and the hinted ranges must follow on from each other over what was written.
+    hinted: list[tuple[int, int]] = []
+
+    def record(fd: int, offset: int, length: int) -> None:
+        assert os.fstat(fd).st_size >= offset + length  # the bytes are in the file, not a buffer
+        hinted.append((offset, length))
+
+    monkeypatch.setattr(packs, "WRITEBACK_BYTES", 1000)
+    monkeypatch.setattr(packs, "start_writeback", record)
+    contents = [os.urandom(300 + n) for n in range(20)]
+    digests = _batch_of(store, contents)
+    assert len(hinted) >= 5
+    assert [offset for offset, _ in hinted] == [0] + [sum(step) for step in hinted[:-1]]
+    for digest, data in zip(digests, contents, strict=True):
+        assert store.read_bytes(digest) == data
+    [pack] = _packs(store)
+    assert pack.read_bytes() == b"".join(contents)
 
 
 def test_a_large_blob_in_a_batch_stays_a_file_of_its_own(store: FileBlobStore) -> None:
