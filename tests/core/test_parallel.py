@@ -28,6 +28,14 @@ def test_results_come_back_in_order_with_the_last_part_from_a_child() -> None:
     assert pids.count(os.getpid()) == 1000 - int(1000 * parallel.CHILD_SHARE)
 
 
+def test_a_result_of_many_pipe_buffers_comes_back_whole() -> None:
+    # Several times the widened pipe buffer: the child blocks on writing until this process reads.
+    call = parallel.ForkedCall(lambda: [os.getpid(), os.urandom(3 * parallel.PIPE_BYTES + 17)])
+    pid, data = call.result()
+    assert pid != os.getpid()
+    assert len(data) == 3 * parallel.PIPE_BYTES + 17
+
+
 def test_few_items_stay_in_this_process() -> None:
     results = map_halves(_square_and_pid, list(range(parallel.MIN_ITEMS - 1)))
     assert {pid for _, pid in results} == {os.getpid()}
