@@ -41,6 +41,7 @@ R = TypeVar("R")
 MIN_ITEMS = 256
 """Below this, forking costs more than it saves."""
 PIPE_BYTES = 1 << 20
+"""The pipe buffer asked for, and the size of each read from it."""
 CHILD_SHARE = 0.45
 """The share of the items the child takes (the parent also unpickles the child's results)."""
 
