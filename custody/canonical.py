@@ -90,18 +90,28 @@ def _key(key: str) -> bytes:
     return _string(key) + b":"
 
 
+_PLAIN_CONTAINERS = 100_000
+"""``_plain`` walks at most this many objects and arrays: beyond, the value takes the general path,
+which also stops on a value that contains itself (a walk of it would never end)."""
+
+
 def _plain(value: Any) -> bool:
-    """Whether ``value`` can take the C-encoder path: no floats, ASCII keys only. Raises
-    ``ValueError`` for what no path may write (non-string keys, integers beyond 2**53-1).
+    """Whether ``value`` can take the C-encoder path: no floats, ASCII keys only, at most
+    ``_PLAIN_CONTAINERS`` objects and arrays. Raises ``ValueError`` for what no path may write
+    (non-string keys, integers beyond 2**53-1).
 
     Iterative, and strings (most of any document) are never pushed: this walk is on the path of
     every signed entry, so it is kept cheap."""
     stack = [value]
     pop, push = stack.pop, stack.append  # plain loops, no generators: a third faster
+    budget = _PLAIN_CONTAINERS
     while stack:
         item = pop()
         kind = type(item)
         if kind is dict:
+            budget -= 1
+            if not budget:
+                return False
             for key, child in item.items():
                 if type(key) is not str and not isinstance(key, str):
                     raise ValueError(f"object keys must be strings, got {type(key).__name__}")
@@ -110,6 +120,9 @@ def _plain(value: Any) -> bool:
                 if type(child) is not str:
                     push(child)
         elif kind is list or kind is tuple:
+            budget -= 1
+            if not budget:
+                return False
             for child in item:
                 if type(child) is not str:
                     push(child)

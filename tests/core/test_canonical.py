@@ -7,12 +7,14 @@ import enum
 import json
 import math
 import struct
+import threading
 
 import pytest
 import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
+from custody import canonical as canonical_module
 from custody.canonical import (
     _plain,
     canonical_bytes,
@@ -197,6 +199,48 @@ def test_nested_objects_and_no_whitespace() -> None:
 def test_canonical_bytes_rejects_what_json_cannot_carry(value: object) -> None:
     with pytest.raises(FormatError, match="cannot be canonicalised"):
         canonical_bytes(value)
+
+
+def _containing_itself() -> list[object]:
+    document: dict[str, object] = {"a": "text"}
+    array: list[object] = [1, "two"]
+    document["self"] = document
+    array.append({"inner": array})
+    return [document, array]
+
+
+@pytest.mark.parametrize("value", _containing_itself(), ids=["object", "array"])
+def test_a_value_that_contains_itself_is_refused_not_walked_forever(value: object) -> None:
+    # A tool using the recorder API can hand over such a value by mistake; the walk deciding the
+    # encoder's path once went round it forever. Run aside, so a regression fails, not hangs.
+    outcome: list[BaseException] = []
+
+    def canonicalise() -> None:
+        try:
+            canonical_bytes(value)
+        except BaseException as exc:  # reported to the test's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=canonicalise, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "canonical_bytes did not return"
+    [error] = outcome
+    assert isinstance(error, FormatError)
+    assert "cannot be canonicalised" in error.message
+
+
+def test_values_too_large_to_walk_take_the_general_path_and_write_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    value = {"rows": [{"n": n, "tags": ["x", n]} for n in range(40)]}
+    expected = canonical_bytes(value)  # the C encoder's path
+    general: list[object] = []
+    library_dumps = rfc8785.dumps
+    monkeypatch.setattr(rfc8785, "dumps", lambda v: general.append(v) or library_dumps(v))
+    monkeypatch.setattr(canonical_module, "_PLAIN_CONTAINERS", 10)
+    assert canonical_bytes(value) == expected
+    assert general == [value]
 
 
 safe_floats = st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: not 2**53 - 1 < abs(f) < 1e21)
