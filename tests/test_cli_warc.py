@@ -93,6 +93,31 @@ def test_import_a_warc_then_again(ready: Cli) -> None:
     assert "Result: VALID" in cli.ok("log", CASE, "--verify").out
 
 
+def test_a_capture_recorded_as_a_file_is_still_imported_then_not_again(ready: Cli) -> None:
+    # Recording the capture file first (as an investigator may, at capture time) did not extract
+    # its payloads: import warc once said "already imported" and left them out for good.
+    cli = ready
+    digest = _sha256(WARC)
+    recorded = cli.ok("record", WARC, "--case", CASE, "--tool", "adscraper").out
+    assert f"sha256:{digest}" in recorded
+    assert "entry 2" in recorded
+
+    first = _import(cli, WARC)
+    assert first.code == 0, str(first)
+    assert first.out.startswith(f"imported   {WARC}: entry 3, sha256:{digest[:16]}..., 8 payload(s)")
+    again = _import(cli, WARC)
+    assert again.out == f"unchanged  {WARC}: already imported (entry 3)\n"
+
+    events = [line.split()[2] for line in _log_lines(cli)[:-1]]
+    assert events == ["case.opened", "tool.registered", *["artifact.recorded"] * 10]
+    records = json.loads(cli.ok("show", digest, "--case", CASE, "--json").out)
+    assert sorted(r["provenance"]["artifact"]["media_type"] for r in records) == [
+        "application/octet-stream",
+        "application/warc",
+    ]
+    assert "Result: VALID" in cli.ok("log", CASE, "--verify").out
+
+
 def test_import_a_wacz_with_an_explicit_hil(ready: Cli, prepared: tuple[Path, list[str]]) -> None:
     cli = ready
     digest = _sha256(WACZ)

@@ -9,12 +9,13 @@ parser's findings are signed into the capture's own record.
 
 Invariants: the whole file is parsed and every digest checked before any entry is written; all
 entries of one import are appended in one transaction; a capture whose bytes are already imported
-into the case is skipped. Payloads are stored as the file is read (``custody.warc.read_warc_file``,
-on both cores for a large gzip WARC; small payloads are appended to one pack file of the blob
-store), and all of them are on disk before the entries commit; if parsing fails, the unsealed pack
-is removed (a killed import leaves it unindexed, and ``fsck`` lists it as a stray file). The
-extracts are new to the case by construction (each names the capture just recorded), so they are
-built and signed on both cores (``recording.append_new_artifact_records``).
+into the case is skipped (one recorded otherwise, e.g. with ``custody record``, is imported).
+Payloads are stored as the file is read (``custody.warc.read_warc_file``, on both cores for a
+large gzip WARC; small payloads are appended to one pack file of the blob store), and all of them
+are on disk before the entries commit; if parsing fails, the unsealed pack is removed (a killed
+import leaves it unindexed, and ``fsck`` lists it as a stray file). The extracts are new to the
+case by construction (each names the capture just recorded), so they are built and signed on
+both cores (``recording.append_new_artifact_records``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
+
+from sqlmodel import Session, col, select
 
 from custody import db
 from custody.bulkgc import fewer_collections
@@ -39,7 +42,6 @@ from custody.recording import (
     check_case_takes_evidence,
     guess_media_type,
     involvement,
-    recorded_in_case,
 )
 from custody.runs import load_open_run
 from custody.store import StoredBlob
@@ -116,9 +118,9 @@ def import_warc(
         parsed = _parse_and_store(ws, path)
         with ledger_writer(ws, case_id, actor, signer) as writer:
             digest = parsed.original.digest
-            existing = recorded_in_case(writer.session, case_id, [digest], by=db.ArtifactRow.digest)
-            if digest in existing:
-                return ImportedCapture(digest, existing[digest], 0, parsed.findings, True)
+            existing = _imported_in_case(writer.session, case_id, digest)
+            if existing is not None:
+                return ImportedCapture(digest, existing, 0, parsed.findings, True)
             operator = options.operator or (run.operator if run else actor.name)
             claims = _Claims(
                 tool=tool,
@@ -131,6 +133,19 @@ def import_warc(
             sequence, payloads = _append_capture(writer, path.name, parsed, claims)
             blobs.flush()  # every payload on disk before the entries naming them commit
     return ImportedCapture(parsed.original.digest, sequence, payloads, parsed.findings, False)
+
+
+def _imported_in_case(session: Session, case_id: str, digest: str) -> int | None:
+    """The entry of an earlier import of the capture with ``digest`` into the case, if any. A
+    capture recorded otherwise (``custody record``, as ``application/octet-stream``) is not
+    imported: its payloads are not extracted, so importing it goes ahead."""
+    return session.exec(
+        select(db.ArtifactRow.sequence).where(
+            db.ArtifactRow.case_id == case_id,
+            db.ArtifactRow.digest == digest,
+            col(db.ArtifactRow.media_type).in_((WARC_MEDIA_TYPE, WACZ_MEDIA_TYPE)),
+        )
+    ).first()
 
 
 @dataclass(frozen=True)
