@@ -82,6 +82,7 @@ from custody.errors import CustodyError, FormatError, InputFileError, IntegrityE
 from custody.parallel import ForkedCall, can_fork
 from custody.safezip import MemberStream, ZipLimits, check_members, read_small
 from custody.timeutil import format_rfc3339, normalise_rfc3339
+from custody.wacz_signature import WaczSignature, check_signed_data
 
 __all__ = [
     "CERTIFICATE_MEDIA_TYPES",
@@ -859,6 +860,8 @@ class WaczCapture:
     findings: tuple[CaptureFinding, ...]
     datapackage_digest_verified: bool
     """True when datapackage-digest.json was present and matched datapackage.json."""
+    signature: WaczSignature | None = None
+    """The package's signature (``signedData`` of datapackage-digest.json), if it has one."""
 
     @property
     def captures(self) -> tuple[WarcCapture, ...]:
@@ -874,6 +877,7 @@ class WaczCapture:
                     "wacz_version": self.wacz_version,
                     "metadata": _pairs(self.metadata),
                     "digest_file_verified": self.datapackage_digest_verified,
+                    "signature": self.signature.to_dict() if self.signature else None,
                 }
             ),
             "resources": [r.to_dict() for r in self.resources],
@@ -2570,9 +2574,10 @@ def _read_wacz(stream: Any, *, name: str, limits: WaczLimits, sink: PayloadSink 
         package = parse_json_object(package_bytes, what=f"{name}: {_DATAPACKAGE}")
         listed = _listed_resources(package, name)
         findings: list[CaptureFinding] = []
-        digest_verified = False
-        if _DATAPACKAGE_DIGEST in by_path:
-            digest_verified = _check_datapackage_digest(
+        digest_verified = _DATAPACKAGE_DIGEST in by_path
+        signature = None
+        if digest_verified:
+            signature = _check_datapackage_digest(
                 zf, by_path[_DATAPACKAGE_DIGEST], package_sha256, name, limits, findings
             )
         archives: list[WaczArchive] = []
@@ -2645,6 +2650,7 @@ def _read_wacz(stream: Any, *, name: str, limits: WaczLimits, sink: PayloadSink 
             pages=tuple(pages),
             findings=tuple(findings),
             datapackage_digest_verified=digest_verified,
+            signature=signature,
         )
 
 
@@ -2692,7 +2698,9 @@ def _check_datapackage_digest(
     name: str,
     limits: WaczLimits,
     findings: list[CaptureFinding],
-) -> bool:
+) -> WaczSignature | None:
+    """Check datapackage-digest.json against datapackage.json (raising on a mismatch), and the
+    package's signature if it has one (``custody.wacz_signature``)."""
     data, _ = read_small(zf, info, name, limits.max_json_bytes)
     document = parse_json_object(data, what=f"{name}: {_DATAPACKAGE_DIGEST}")
     if document.get("path", _DATAPACKAGE) != _DATAPACKAGE:
@@ -2706,16 +2714,20 @@ def _check_datapackage_digest(
             f"observed {package_sha256}",
             hint="the WACZ manifest was changed after it was packaged",
         )
-    if "signedData" in document:
+    if "signedData" not in document:
+        return None
+    signature = check_signed_data(document["signedData"], package_sha256, f"{name}: {_DATAPACKAGE_DIGEST}")
+    if not signature.verified:
         findings.append(
             CaptureFinding(
                 CaptureFindingKind.SIGNATURE_NOT_VERIFIED,
-                f"{_DATAPACKAGE_DIGEST} carries a signature (signedData); custody does not verify WACZ "
-                "signatures, so who packaged it is not established by it",
+                f"{_DATAPACKAGE_DIGEST} carries a domain signature (certificate chain and timestamp); "
+                "custody checks offline and does not verify those, so who packaged it is not "
+                "established by it",
                 member=_DATAPACKAGE_DIGEST,
             )
         )
-    return True
+    return signature
 
 
 def _read_pages(member: MemberStream, path: str, where: str, limits: WaczLimits) -> list[WaczPage]:

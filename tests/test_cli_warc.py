@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from custody.warc import read_warc
 from tests.conftest import REPO, TOOLCARDS, Cli, CliResult, assert_error, make_cli
@@ -116,6 +121,57 @@ def test_a_capture_recorded_as_a_file_is_still_imported_then_not_again(ready: Cl
         "application/warc",
     ]
     assert "Result: VALID" in cli.ok("log", CASE, "--verify").out
+
+
+def _signed_copy(destination: Path, key: ec.EllipticCurvePrivateKey, *, tamper: bool = False) -> Path:
+    """The sample WACZ, its datapackage-digest.json carrying an anonymous signature by ``key`` (as
+    ArchiveWeb.page signs); with ``tamper``, the signature's last byte changed."""
+    with zipfile.ZipFile(WACZ) as source:
+        members = {info.filename: source.read(info) for info in source.infolist()}
+    package_hash = "sha256:" + hashlib.sha256(members["datapackage.json"]).hexdigest()
+    r, s = decode_dss_signature(key.sign(package_hash.encode(), ec.ECDSA(hashes.SHA256())))
+    raw = bytearray(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+    raw[-1] ^= 1 if tamper else 0
+    spki = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    digest = json.loads(members["datapackage-digest.json"])
+    digest["signedData"] = {
+        "hash": package_hash,
+        "created": "2026-06-03T21:20:00Z",
+        "software": "ArchiveWeb.page 0.12.8",
+        "publicKey": base64.b64encode(spki).decode(),
+        "signature": base64.b64encode(bytes(raw)).decode(),
+    }
+    members["datapackage-digest.json"] = json.dumps(digest).encode()
+    with zipfile.ZipFile(destination, "w", zipfile.ZIP_STORED) as out:
+        for name, data in members.items():
+            out.writestr(name, data)
+    return destination
+
+
+def test_a_signed_wacz_is_imported_with_its_verified_signature_and_a_forged_one_refused(
+    ready: Cli, prepared: tuple[Path, list[str]]
+) -> None:
+    cli = ready
+    key = ec.generate_private_key(ec.SECP256R1())
+    forged = _import(cli, _signed_copy(cli.cwd / "forged.wacz", key, tamper=True))
+    assert_error(forged, 1, "datapackage-digest.json: the package's anonymous signature does not verify")
+    assert _log_lines(cli) == prepared[1]  # nothing recorded
+
+    signed = _signed_copy(cli.cwd / "signed.wacz", key)
+    assert _import(cli, signed).code == 0
+    spki = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    package = _provenance(cli, _sha256(signed))["details"]["wacz"]["datapackage"]
+    assert package["signature"] == {
+        "kind": "anonymous",
+        "verified": True,
+        "created": "2026-06-03T21:20:00Z",
+        "software": "ArchiveWeb.page 0.12.8",
+        "public_key": {"sha256": hashlib.sha256(spki).hexdigest()},
+    }
 
 
 def test_import_a_wacz_with_an_explicit_hil(ready: Cli, prepared: tuple[Path, list[str]]) -> None:

@@ -20,13 +20,16 @@ from typing import Any, BinaryIO
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from custody.canonical import canonical_bytes, parse_json_object
 from custody.errors import FormatError, InputFileError, IntegrityError
 from custody.toolcard import parse_tool_card
+from custody.wacz_signature import WaczSignature
 from custody.warc import (
     CaptureFindingKind,
     RecordHead,
@@ -931,6 +934,121 @@ def test_datapackage_digest_file_is_checked() -> None:
         else:
             with pytest.raises(IntegrityError, match=outcome):
                 read_wacz(data, name="t.wacz")
+
+
+# --- WACZ signatures (custody.wacz_signature) ------------------------------------------------------
+
+
+def _spki(public_key: Any) -> bytes:
+    der: bytes = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return der
+
+
+def _p256() -> Any:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _signed_wacz(
+    signed: dict[str, Any] | None = None, *, key: Any = None, package: bytes | None = None
+) -> bytes:
+    """A WACZ whose datapackage-digest.json carries ``signed`` as signedData, by default an
+    anonymous signature by ``key`` (ECDSA P-256) made as ArchiveWeb.page makes it."""
+    members = [("archive/data.warc", WARC_BYTES)]
+    package = package if package is not None else make_fixtures.datapackage(members)
+    package_hash = "sha256:" + sha256(package)
+    if signed is None:
+        r, s = decode_dss_signature(key.sign(package_hash.encode(), ec.ECDSA(hashes.SHA256())))
+        signed = {
+            "hash": package_hash,
+            "created": "2026-06-03T21:20:00Z",
+            "software": "ArchiveWeb.page 0.12.8",
+            "publicKey": base64.b64encode(_spki(key.public_key())).decode(),
+            "signature": base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode(),
+        }
+    digest = {"path": "datapackage.json", "hash": package_hash, "signedData": signed}
+    entries = [make_fixtures.stored(*members[0]), make_fixtures.stored("datapackage.json", package)]
+    entries.append(make_fixtures.stored("datapackage-digest.json", json.dumps(digest).encode()))
+    return bytes(make_fixtures.zip_file(entries))
+
+
+def _signed_data(data: bytes) -> dict[str, Any]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        signed: dict[str, Any] = json.loads(zf.read("datapackage-digest.json"))["signedData"]
+    return signed
+
+
+def test_an_anonymous_wacz_signature_is_verified_and_recorded_with_its_key() -> None:
+    key = _p256()
+    capture = read_wacz(_signed_wacz(key=key), name="t.wacz")
+    fingerprint = sha256(_spki(key.public_key()))
+    assert capture.signature == WaczSignature(
+        "anonymous", True, "2026-06-03T21:20:00Z", "ArchiveWeb.page 0.12.8", public_key_sha256=fingerprint
+    )
+    assert capture.findings == ()  # nothing left unverified
+    assert capture.to_dict()["datapackage"]["signature"] == {
+        "kind": "anonymous",
+        "verified": True,
+        "created": "2026-06-03T21:20:00Z",
+        "software": "ArchiveWeb.page 0.12.8",
+        "public_key": {"sha256": fingerprint},
+    }
+
+
+def test_a_changed_anonymous_signature_stops_the_import() -> None:
+    signed = _signed_data(_signed_wacz(key=_p256()))
+    raw = bytearray(base64.b64decode(signed["signature"]))
+    raw[-1] ^= 0x01
+    changed = {**signed, "signature": base64.b64encode(bytes(raw)).decode()}
+    with pytest.raises(IntegrityError, match="anonymous signature does not verify with the key it names"):
+        read_wacz(_signed_wacz(changed), name="t.wacz")
+    another_key = {**signed, "publicKey": base64.b64encode(_spki(_p256().public_key())).decode()}
+    with pytest.raises(IntegrityError, match="does not verify"):
+        read_wacz(_signed_wacz(another_key), name="t.wacz")
+
+
+def test_a_signature_moved_from_another_package_is_refused() -> None:
+    elsewhere = _signed_data(_signed_wacz(key=_p256(), package=b'{"resources": []}\n'))
+    with pytest.raises(IntegrityError, match=r"signedData signs hash 'sha256:[0-9a-f]{64}', not the package"):
+        read_wacz(_signed_wacz(elsewhere), name="t.wacz")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"signature": "not base64!"}, r"signedData\.signature is not base64"),
+        ({"signature": base64.b64encode(b"x" * 70).decode()}, r"signedData\.signature must be 64 bytes"),
+        ({"publicKey": base64.b64encode(b"not a key").decode()}, r"signedData\.publicKey is not a DER"),
+        ({"created": 17}, r"signedData\.created must be text"),
+        ({"signature": None}, "signedData has publicKey but no signature"),
+    ],
+    ids=["signature-base64", "signature-length", "key-der", "created-type", "no-signature"],
+)
+def test_malformed_signed_data_is_a_format_error_naming_the_field(
+    change: dict[str, Any], message: str
+) -> None:
+    signed = _signed_data(_signed_wacz(key=_p256()))
+    with pytest.raises(FormatError, match=r"^t\.wacz: datapackage-digest\.json: " + message):
+        read_wacz(_signed_wacz({**signed, **change}), name="t.wacz")
+
+
+def test_only_p256_keys_sign_a_wacz() -> None:
+    signed = _signed_data(_signed_wacz(key=_p256()))
+    p384 = base64.b64encode(_spki(ec.generate_private_key(ec.SECP384R1()).public_key())).decode()
+    with pytest.raises(FormatError, match=r"signedData\.publicKey must be an ECDSA P-256 key"):
+        read_wacz(_signed_wacz({**signed, "publicKey": p384}), name="t.wacz")
+
+
+def test_a_domain_signature_is_kept_unverified_with_a_finding() -> None:
+    signed = {"hash": "sha256:" + "0" * 64, "domain": "archive.example.org", "domainCert": "-----BEGIN..."}
+    capture = read_wacz(_signed_wacz({**signed, "created": "2026-06-03T21:20:00Z"}), name="t.wacz")
+    assert capture.signature == WaczSignature(
+        "domain", False, "2026-06-03T21:20:00Z", None, domain="archive.example.org"
+    )
+    [finding] = capture.findings
+    assert finding.kind is CaptureFindingKind.SIGNATURE_NOT_VERIFIED
+    assert "domain signature" in finding.message
 
 
 @pytest.mark.parametrize(
