@@ -69,7 +69,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import partial
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 from cryptography import x509
@@ -82,6 +82,7 @@ from custody.errors import CustodyError, FormatError, InputFileError, IntegrityE
 from custody.parallel import ForkedCall, can_fork
 from custody.safezip import MemberStream, ZipLimits, check_members, read_small
 from custody.timeutil import format_rfc3339, normalise_rfc3339
+from custody.wacz_index import INDEX_MEMBER, IndexedRecord, check_index
 from custody.wacz_signature import WaczSignature, check_signed_data
 
 __all__ = [
@@ -277,6 +278,8 @@ class CaptureFindingKind(StrEnum):
     UNLISTED_MEMBER = "unlisted_member"
     PAGE_WITHOUT_RESPONSE = "page_without_response"
     SIGNATURE_NOT_VERIFIED = "signature_not_verified"
+    INDEX_MISMATCH = "index_mismatch"
+    INDEX_NOT_CHECKED = "index_not_checked"
 
 
 @dataclass(frozen=True)
@@ -2528,7 +2531,8 @@ def read_wacz(
     limits: WaczLimits | None = None,
     payload_sink: PayloadSink | None = None,
 ) -> WaczCapture:
-    """Open a WACZ safely, check it against its datapackage.json and read every WARC in it.
+    """Open a WACZ safely, check it against its datapackage.json and read every WARC in it; its
+    signature (``custody.wacz_signature``) and replay index (``custody.wacz_index``) are checked.
 
     Nothing is extracted to disk: members are streamed from the zip. Before any member is read, the
     zip is refused if a member name is absolute, contains '..', a backslash or NUL, or repeats; if a
@@ -2545,7 +2549,8 @@ def read_wacz(
         FormatError: the zip is unsafe or unreadable, datapackage.json is missing or malformed, a
             WARC inside is malformed (see ``read_warc``), pages.jsonl is malformed.
         IntegrityError: a member does not match the size or sha256 datapackage.json lists, a listed
-            member is missing, datapackage-digest.json does not match, or a WARC digest mismatches.
+            member is missing, datapackage-digest.json does not match, an anonymous signature
+            does not verify, or a WARC digest mismatches.
     """
     limits = limits or WaczLimits()
     if isinstance(source, Path):
@@ -2633,6 +2638,8 @@ def _read_wacz(stream: Any, *, name: str, limits: WaczLimits, sink: PayloadSink 
                         member=page.member,
                     )
                 )
+        indexes = [info for info in files if INDEX_MEMBER.fullmatch(info.filename)]
+        findings.extend(_index_findings(zf, indexes, archives, name, limits))
         metadata = tuple(
             (key, value)
             for key, value in package.items()
@@ -2652,6 +2659,49 @@ def _read_wacz(stream: Any, *, name: str, limits: WaczLimits, sink: PayloadSink 
             datapackage_digest_verified=digest_verified,
             signature=signature,
         )
+
+
+def _index_findings(
+    zf: zipfile.ZipFile,
+    indexes: list[zipfile.ZipInfo],
+    archives: list[WaczArchive],
+    name: str,
+    limits: WaczLimits,
+) -> list[CaptureFinding]:
+    """The replay index members checked against the records of the WACZ's WARCs
+    (``custody.wacz_index``): what does not match, or could not be checked, as findings."""
+    if not indexes:
+        return []
+    records = {
+        PurePosixPath(archive.path).name: {
+            item.record.offset: _indexed(item) for item in archive.capture.items
+        }
+        for archive in archives
+    }
+    findings = []
+    for info in indexes:
+        lines = MemberStream(
+            zf.open(info), where=f"{name} member {info.filename}", declared_size=info.file_size
+        )
+        for problem in check_index(lines, info.filename, records, limits.max_page_line_bytes):
+            kind = (
+                CaptureFindingKind.INDEX_MISMATCH if problem.checked else CaptureFindingKind.INDEX_NOT_CHECKED
+            )
+            where = f"line {problem.line}: " if problem.line is not None else ""
+            findings.append(CaptureFinding(kind, where + problem.message, member=problem.member))
+    return findings
+
+
+def _indexed(item: WarcItem) -> IndexedRecord:
+    http = getattr(item, "http", None)
+    return IndexedRecord(
+        offset=item.record.offset,
+        length=item.record.length,
+        target_uri=item.record.target_uri,
+        date=item.record.date,
+        payload_digest=item.record.header("WARC-Payload-Digest"),
+        status=http.status if isinstance(http, HttpResponseHead) else None,
+    )
 
 
 def _mismatch(

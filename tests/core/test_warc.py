@@ -10,6 +10,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import re
 import sys
 import zipfile
 import zlib
@@ -26,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from custody import wacz_index
 from custody.canonical import canonical_bytes, parse_json_object
 from custody.errors import FormatError, InputFileError, IntegrityError
 from custody.toolcard import parse_tool_card
@@ -33,6 +35,7 @@ from custody.wacz_signature import WaczSignature
 from custody.warc import (
     CaptureFindingKind,
     RecordHead,
+    WaczCapture,
     WaczLimits,
     WarcCapture,
     WarcInfo,
@@ -934,6 +937,114 @@ def test_datapackage_digest_file_is_checked() -> None:
         else:
             with pytest.raises(IntegrityError, match=outcome):
                 read_wacz(data, name="t.wacz")
+
+
+# --- WACZ replay index (custody.wacz_index) ---------------------------------------------------------
+
+
+def _sample_with_index(index: bytes, path: str = "indexes/index.cdx") -> bytes:
+    """The sample WACZ with ``index`` as its index member ``path`` (in place of indexes/index.cdx),
+    its datapackage.json and datapackage-digest.json made to match."""
+    with zipfile.ZipFile(WACZ) as zf:
+        members = {info.filename: zf.read(info) for info in zf.infolist()}
+    del members["indexes/index.cdx"]
+    members[path] = index
+    package = json.loads(members["datapackage.json"])
+    for resource in package["resources"]:
+        if resource["path"] == "indexes/index.cdx":
+            resource.update(
+                name=path.rsplit("/", 1)[1], path=path, hash="sha256:" + sha256(index), bytes=len(index)
+            )
+    members["datapackage.json"] = json.dumps(package, indent=2).encode()
+    digest = {"path": "datapackage.json", "hash": "sha256:" + sha256(members["datapackage.json"])}
+    members["datapackage-digest.json"] = json.dumps(digest).encode()
+    return bytes(make_fixtures.zip_file([make_fixtures.stored(name, data) for name, data in members.items()]))
+
+
+def _sample_index_lines() -> list[tuple[bytes, bytes, dict[str, Any]]]:
+    with zipfile.ZipFile(WACZ) as zf:
+        text = zf.read("indexes/index.cdx")
+    return [
+        (key, stamp, json.loads(rest))
+        for key, stamp, rest in (line.split(b" ", 2) for line in text.splitlines())
+    ]
+
+
+def _index_of(entries: list[tuple[bytes, bytes, dict[str, Any]]]) -> bytes:
+    return b"".join(
+        key + b" " + stamp + b" " + json.dumps(fields).encode() + b"\n" for key, stamp, fields in entries
+    )
+
+
+def _index_findings(capture: WaczCapture) -> list[tuple[str, str]]:
+    kinds = (CaptureFindingKind.INDEX_MISMATCH, CaptureFindingKind.INDEX_NOT_CHECKED)
+    return [(f.kind.value, f.message) for f in capture.findings if f.kind in kinds]
+
+
+def test_the_sample_index_points_at_the_records_it_names() -> None:
+    entries = _sample_index_lines()
+    assert len(entries) == 4
+    assert _index_findings(read_wacz(_sample_with_index(_index_of(entries)), name="t.wacz")) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("offset", "508", r"points to offset 508 of sweep-2026-06-03\.warc\.gz, where no record starts"),
+        (
+            "length",
+            "700",
+            r"\(record at offset 507 of sweep-2026-06-03\.warc\.gz\): length 700, but the record is 699",
+        ),
+        (
+            "url",
+            "https://anunturi-zilnice.example/anunt/51911",
+            r"the record is for 'https://anunturi-zilnice",
+        ),
+        ("digest", "sha1:" + "A" * 32, r"digest sha1:A{32}, but the record declares sha1:DJGBYYTAX"),
+        ("status", "404", "status 404, but the record's HTTP status is 200"),
+        ("filename", "other.warc.gz", r"points into 'other\.warc\.gz', which the WACZ does not hold"),
+    ],
+)
+def test_an_index_entry_that_points_elsewhere_is_a_finding(field: str, value: str, message: str) -> None:
+    # Replay shows what the index points to: an entry pointing elsewhere than the exhibit's record
+    # would show a court something else. Reported, not refused: the records are the evidence.
+    entries = _sample_index_lines()
+    entries[0][2][field] = value
+    capture = read_wacz(_sample_with_index(_index_of(entries)), name="t.wacz")
+    [(kind, text)] = _index_findings(capture)
+    assert kind == "index_mismatch"
+    assert re.search(r"^line 1: entry for 'https://anunturi-zilnice\.example/anunt/519\d\d'", text), text
+    assert re.search(message, text), text
+    assert len(capture.archives[0].capture.responses) == 4  # the capture itself is read whole
+
+
+def test_a_timestamp_that_is_not_the_records_is_a_finding() -> None:
+    entries = _sample_index_lines()
+    entries[2] = (entries[2][0], b"20260603211140", entries[2][2])
+    [(kind, text)] = _index_findings(read_wacz(_sample_with_index(_index_of(entries)), name="t.wacz"))
+    assert (kind, text.split(": ", 1)[0]) == ("index_mismatch", "line 3")
+    assert "timestamp 20260603211140, but the record's WARC-Date is 2026-06-03T21:11:39Z" in text
+
+
+def test_index_lines_that_cannot_be_checked_are_reported_as_such() -> None:
+    entries = _sample_index_lines()
+    index = b"!meta 0 {}\n" + _index_of(entries[:2]) + b"not a cdxj line\n\n" + _index_of(entries[2:])
+    findings = _index_findings(read_wacz(_sample_with_index(index), name="t.wacz"))
+    assert findings == [("index_not_checked", "1 line(s) are not CDXJ (or too long): not checked")]
+    compressed = _index_findings(read_wacz(_sample_with_index(b"x", "indexes/index.cdx.gz"), name="t.wacz"))
+    assert compressed == [("index_not_checked", "a compressed (ZipNum) index: not checked")]
+
+
+def test_many_index_problems_are_capped_with_a_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wacz_index, "MAX_PROBLEMS", 2)
+    entries = [(key, stamp, {**fields, "offset": "1"}) for key, stamp, fields in _sample_index_lines()]
+    findings = _index_findings(read_wacz(_sample_with_index(_index_of(entries)), name="t.wacz"))
+    assert [text.split(":", 1)[0] for _, text in findings] == [
+        "line 1",
+        "line 2",
+        "and 2 more entries that do not match",
+    ]
 
 
 # --- WACZ signatures (custody.wacz_signature) ------------------------------------------------------
