@@ -2680,15 +2680,14 @@ def _index_findings(
     }
     findings = []
     for info in indexes:
-        lines = MemberStream(
-            zf.open(info), where=f"{name} member {info.filename}", declared_size=info.file_size
-        )
+        where = f"{name} member {info.filename}"  # its bytes were checked with the other members
+        lines = MemberStream(zf.open(info), where=where, declared_size=info.file_size, hashing=False)
         for problem in check_index(lines, info.filename, records, limits.max_page_line_bytes):
             kind = (
                 CaptureFindingKind.INDEX_MISMATCH if problem.checked else CaptureFindingKind.INDEX_NOT_CHECKED
             )
-            where = f"line {problem.line}: " if problem.line is not None else ""
-            findings.append(CaptureFinding(kind, where + problem.message, member=problem.member))
+            line = f"line {problem.line}: " if problem.line is not None else ""
+            findings.append(CaptureFinding(kind, line + problem.message, member=problem.member))
     return findings
 
 
