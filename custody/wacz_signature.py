@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -94,7 +94,7 @@ def check_signed_data(signed: Any, package_sha256: str, where: str) -> WaczSigna
     key_der = _base64(signed, "publicKey", where)
     try:
         key = load_der_public_key(key_der)
-    except ValueError as exc:
+    except (ValueError, UnsupportedAlgorithm) as exc:
         raise FormatError(f"{where}: signedData.publicKey is not a DER public key") from exc
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise FormatError(f"{where}: signedData.publicKey must be an ECDSA P-256 key")

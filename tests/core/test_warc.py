@@ -31,7 +31,7 @@ from custody import wacz_index
 from custody.canonical import canonical_bytes, parse_json_object
 from custody.errors import FormatError, InputFileError, IntegrityError
 from custody.toolcard import parse_tool_card
-from custody.wacz_signature import WaczSignature
+from custody.wacz_signature import WaczSignature, check_signed_data
 from custody.warc import (
     CaptureFindingKind,
     RecordHead,
@@ -1047,6 +1047,41 @@ def test_many_index_problems_are_capped_with_a_count(monkeypatch: pytest.MonkeyP
     ]
 
 
+_INDEX_RECORDS = {
+    "a.warc.gz": {0: wacz_index.IndexedRecord(0, 10, "https://a.example/", "2026-06-03T21:10:05Z", None, 200)}
+}
+_index_fields = st.dictionaries(
+    st.sampled_from(["url", "filename", "offset", "length", "digest", "status", "mime"]),
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 2**70)
+    | st.text(max_size=20)
+    | st.lists(st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=60),
+            st.builds(
+                lambda key, stamp, fields: key + b" " + stamp.encode() + b" " + json.dumps(fields).encode(),
+                st.binary(min_size=1, max_size=8).filter(lambda b: b" " not in b and b"\n" not in b),
+                st.text("0123456789", min_size=1, max_size=20),
+                _index_fields,
+            ),
+        ),
+        max_size=6,
+    )
+)
+def test_any_index_bytes_give_problems_never_an_exception(lines: list[bytes]) -> None:
+    # The index is hostile input like any other member: whatever it holds, the check reports.
+    stream = io.BytesIO(b"\n".join(lines))
+    problems = wacz_index.check_index(stream, "indexes/index.cdxj", _INDEX_RECORDS, max_line_bytes=40)
+    assert all(isinstance(problem, wacz_index.IndexProblem) for problem in problems)
+
+
 # --- WACZ signatures (custody.wacz_signature) ------------------------------------------------------
 
 
@@ -1149,6 +1184,35 @@ def test_only_p256_keys_sign_a_wacz() -> None:
     p384 = base64.b64encode(_spki(ec.generate_private_key(ec.SECP384R1()).public_key())).decode()
     with pytest.raises(FormatError, match=r"signedData\.publicKey must be an ECDSA P-256 key"):
         read_wacz(_signed_wacz({**signed, "publicKey": p384}), name="t.wacz")
+
+
+_signed_values = (
+    st.none()
+    | st.integers()
+    | st.text(max_size=120)
+    | st.sampled_from(
+        ["sha256:" + "0" * 64, base64.b64encode(b"\x30" * 91).decode(), base64.b64encode(b"x" * 64).decode()]
+    )
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.none()
+    | st.lists(st.integers(), max_size=2)
+    | st.dictionaries(
+        st.sampled_from(["hash", "publicKey", "signature", "created", "software", "domain"]), _signed_values
+    )
+)
+def test_any_signed_data_is_checked_or_refused_never_an_exception(signed: Any) -> None:
+    refused: list[str] = []
+    try:
+        signature = check_signed_data(signed, "0" * 64, "t.wacz: datapackage-digest.json")
+    except (FormatError, IntegrityError) as exc:
+        refused.append(exc.message)
+    else:
+        assert not signature.verified  # nothing random verifies
+    assert all(message.startswith("t.wacz: datapackage-digest.json: ") for message in refused)
 
 
 def test_a_domain_signature_is_kept_unverified_with_a_finding() -> None:
