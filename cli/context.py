@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,6 +74,15 @@ def echo_report(report: Report, *, verdict: str | None = None) -> None:
 
 def echo_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+PROGRESS_THRESHOLD = 64 * 1024 * 1024
+"""Commands show a progress bar (on standard error) for work on more bytes than this."""
+
+
+def progress_bar(label: str, total: int) -> Any:
+    """A click progress bar over ``total`` bytes on standard error, hidden for small totals."""
+    return click.progressbar(length=total, label=label, file=sys.stderr, hidden=total < PROGRESS_THRESHOLD)
 
 
 def short(digest: str, length: int = 16) -> str:

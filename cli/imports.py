@@ -12,7 +12,7 @@ from custody.importers.web import import_warc
 from custody.models import HIL
 from custody.recording import RecordOptions
 from custody.redaction import check_redaction, lineage, redact_transcript
-from custody_cli.context import CliState, pass_state
+from custody_cli.context import CliState, pass_state, progress_bar
 
 
 @click.group("import")
@@ -97,7 +97,8 @@ def import_warc_command(
     are checked against WARC-Payload-Digest. TLS certificate records and findings are signed
     into the capture's record. All or nothing; importing the same file again adds nothing.
     """
-    with state.open_workspace() as ws:
+    size = path.stat().st_size if path.is_file() else 0  # a missing file: import_warc says so
+    with state.open_workspace() as ws, progress_bar("Parsing", size) as bar:
         result = import_warc(
             ws,
             case_id,
@@ -108,6 +109,7 @@ def import_warc_command(
                 hil=hil, approved_by=approved_by, supervised_by=supervised_by, reviewed_by=reviewed_by
             ),
             actor_name=state.actor,
+            progress=lambda position: bar.update(position - bar.pos),
         )
     if result.duplicate:
         click.echo(f"unchanged  {path}: already imported (entry {result.sequence})")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +10,8 @@ import click
 from custody.models import ArtifactRole, HILFunction, Origin, Source
 from custody.recording import ArtifactView, RecordOptions, record_files, show_artifact
 from custody.transfers import read_artifact
-from custody_cli.context import CliState, echo_json, pass_state
+from custody_cli.context import CliState, echo_json, pass_state, progress_bar
 from custody_cli.runs import HIL_CHOICE
-
-PROGRESS_THRESHOLD = 64 * 1024 * 1024  # show a progress bar (on a terminal) above this many bytes
 
 
 @click.command("record")
@@ -100,9 +97,7 @@ def record(
     total = sum(f.stat().st_size for f in files if f.is_file())
     with (
         state.open_workspace() as ws,
-        click.progressbar(
-            length=total, label="Hashing and storing", file=sys.stderr, hidden=total < PROGRESS_THRESHOLD
-        ) as bar,
+        progress_bar("Hashing and storing", total) as bar,
     ):
         outcomes = record_files(
             ws,

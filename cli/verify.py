@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from custody.bundle_verify import verify_bundle
-from custody_cli.context import echo_json, echo_report
-
-PROGRESS_THRESHOLD = 64 * 1024 * 1024  # show a progress bar (on a terminal) above this many bytes
+from custody_cli.context import echo_json, echo_report, progress_bar
 
 
 class _LazyBar:
@@ -23,9 +20,7 @@ class _LazyBar:
 
     def __call__(self, count: int, total: int) -> None:
         if self.bar is None:
-            self.bar = click.progressbar(
-                length=total, label=self.label, file=sys.stderr, hidden=total < PROGRESS_THRESHOLD
-            )
+            self.bar = progress_bar(self.label, total)
             self.bar.__enter__()
         self.bar.update(count)
 

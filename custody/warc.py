@@ -721,6 +721,8 @@ class RecordHead:
     record_type: str
     target_uri: str | None
     media_type: str | None
+    offset: int = 0
+    """Where the record starts in the file read (for a WACZ: in its member), for progress."""
 
 
 PayloadSink = Callable[[RecordHead, BinaryIO], None]
@@ -1819,7 +1821,9 @@ class _Reader:
             )
             pipe = _PayloadPipe(block, h.payload_declared, decoder, keep)
             if self.sink is not None:
-                head = RecordHead(self.name, h.index, h.record_id, h.record_type, h.target_uri, media)
+                head = RecordHead(
+                    self.name, h.index, h.record_id, h.record_type, h.target_uri, media, h.offset
+                )
                 with io.BufferedReader(pipe, buffer_size=_CHUNK) as stream:
                     self.sink(head, stream)
             pipe.drain()

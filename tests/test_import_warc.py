@@ -320,6 +320,18 @@ def test_wacz_is_recorded_as_the_original_with_the_same_extracts(case_workspace:
     assert verify_case_log(ws, CASE).ok
 
 
+def test_progress_follows_the_records_to_the_end_of_the_file(case_workspace: Workspace) -> None:
+    positions: list[int] = []
+    import_warc(case_workspace, CASE, WARC, tool_spec="adscraper", progress=positions.append)
+    records = [item.record.offset for item in read_warc(WARC.read_bytes(), name="x").items]
+    size = WARC.stat().st_size
+    # One position per record with a payload (all but the revisit), then the end of the file.
+    assert positions[-1] == size
+    assert positions[:-1] == sorted(positions[:-1])
+    assert set(positions[:-1]) <= set(records)
+    assert len(positions) >= len(records) // 2
+
+
 def test_importing_again_adds_nothing(case_workspace: Workspace, tmp_path: Path) -> None:
     ws = case_workspace
     first = import_warc(ws, CASE, WARC, tool_spec="adscraper")

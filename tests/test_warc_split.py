@@ -201,8 +201,14 @@ def test_an_import_on_both_cores_records_what_one_core_records(
     monkeypatch.setattr(parallel, "MIN_ITEMS", 16)  # fork for this small capture too
     path = tmp_path / "sweep.warc.gz"
     _write(path, 120)
-    both = import_warc(ws, "OP-TEST", path, tool_spec="adscraper")
+    positions: list[int] = []
+    both = import_warc(ws, "OP-TEST", path, tool_spec="adscraper", progress=positions.append)
     assert split_everything, "the parse was meant to run on both cores"
+    # Progress runs forward through the whole file, the child's part included.
+    size = path.stat().st_size
+    assert positions == sorted(positions)
+    assert positions[-1] == size
+    assert len([p for p in positions if p > size // 2]) > 10
     assert all(result is not None for result in split_everything), "a child failed"
     monkeypatch.setattr(parallel, "can_fork", lambda: False)
     monkeypatch.setattr(warc, "can_fork", lambda: False)

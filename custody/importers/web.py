@@ -20,7 +20,7 @@ both cores (``recording.append_new_artifact_records``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
@@ -95,9 +95,11 @@ def import_warc(
     run_id: str | None = None,
     options: RecordOptions | None = None,
     actor_name: str | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportedCapture:
     """Import one WARC (``.warc``, ``.warc.gz``) or WACZ file; ``options`` may set the HIL level
-    and operator (the other claims come from the capture itself)."""
+    and operator (the other claims come from the capture itself). ``progress`` is told how far
+    into the file parsing has got, in bytes (for a WACZ, only when it is done)."""
     options = options or RecordOptions()
     if path.is_symlink() or not path.is_file():
         raise InputFileError(f"capture file not found (or not a regular file): {path}")
@@ -115,7 +117,7 @@ def import_warc(
             raise PolicyError(f"run {run.id} is a run of another tool; records in a run come from its tool")
 
     with ws.store.batch() as blobs:  # payloads packed together; durable before the commit
-        parsed = _parse_and_store(ws, path)
+        parsed = _parse_and_store(ws, path, progress or _no_progress)
         with ledger_writer(ws, case_id, actor, signer) as writer:
             digest = parsed.original.digest
             existing = _imported_in_case(writer.session, case_id, digest)
@@ -170,18 +172,25 @@ class _Claims:
     run: str | None
 
 
-def _parse_and_store(ws: Workspace, path: Path) -> _Parsed:
+def _no_progress(_position: int) -> None:
+    pass
+
+
+def _parse_and_store(ws: Workspace, path: Path, progress: Callable[[int], None]) -> _Parsed:
     """Parse the capture, storing each response and resource payload as it is read (the parser
     drains and hashes the rest), then the capture file itself, which must not have changed."""
     payloads: dict[tuple[str, str], StoredBlob] = {}
+    wacz_file = path.suffix.lower() == ".wacz"
 
     def sink(head: RecordHead, stream: BinaryIO) -> None:
         if head.record_type in ("response", "resource"):
             payloads[(head.source, head.record_id)] = ws.store.put_stream(stream)
+        if not wacz_file:  # a WACZ member's offsets are not positions in the file
+            progress(head.offset)
 
     wacz: WaczCapture | None = None
     try:
-        if path.suffix.lower() == ".wacz":
+        if wacz_file:
             with path.open("rb") as stream:
                 # A zip is read out of order, so hash the bytes about to be parsed first.
                 parsed_digest, _ = sha256_stream(stream)
@@ -196,6 +205,7 @@ def _parse_and_store(ws: Workspace, path: Path) -> _Parsed:
             findings = len(capture.findings)
     except OSError as exc:
         raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    progress(wacz.size if wacz is not None else captures[0].size)  # parsed to the end
     original = ws.store.put_file(path)
     if original.digest != parsed_digest:
         raise IntegrityError(f"{path} changed while it was imported (its digest is no longer the one parsed)")
