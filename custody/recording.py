@@ -333,6 +333,19 @@ def recorded_in_case(
     return found
 
 
+def recorded_as(session: Session, case_id: str, digest: str, media_types: Sequence[str]) -> int | None:
+    """The entry of a record of ``digest`` in the case under one of ``media_types``, if any: an
+    importer's own records of a file carry its media type, so the same bytes recorded otherwise
+    (``custody record``) do not count as imported."""
+    return session.exec(
+        select(db.ArtifactRow.sequence).where(
+            db.ArtifactRow.case_id == case_id,
+            db.ArtifactRow.digest == digest,
+            col(db.ArtifactRow.media_type).in_(media_types),
+        )
+    ).first()
+
+
 def append_artifact_records(
     writer: LedgerWriter, records: Sequence[ArtifactRecord]
 ) -> list[tuple[int, bool]]:

@@ -15,11 +15,13 @@ Invariants:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from custody.canonical import parse_json_object
+from custody.errors import FormatError
 
 INDEX_MEMBER = re.compile(r"indexes/[^/]+\.(?:cdxj?|cdx\.gz|cdxj\.gz|idx)")
 """The members a WACZ's index may be in: CDXJ (read), or compressed ZipNum (not read)."""
@@ -79,12 +81,11 @@ def check_index(
             continue
         if not line.strip() or line.startswith(b"!"):
             continue  # blank, or a CDX header / comment
-        match = _CDXJ_LINE.fullmatch(line)
-        fields = _json_object(match[3]) if match else None
-        if match is None or fields is None:
+        entry = _cdxj_entry(line)
+        if entry is None:
             skipped += 1
             continue
-        problem = _check_entry(fields, match[2].decode(), records)
+        problem = _check_entry(entry[1], entry[0], records)
         if problem:
             problems.append(IndexProblem(path, number, problem))
     capped = _capped(problems, path)
@@ -92,6 +93,17 @@ def check_index(
         message = f"{skipped} line(s) are not CDXJ (or too long): not checked"
         capped.insert(0, IndexProblem(path, None, message, checked=False))
     return capped
+
+
+def _cdxj_entry(line: bytes) -> tuple[str, dict[str, Any]] | None:
+    """The timestamp and fields of a CDXJ line (``urlkey timestamp {json}``), or None."""
+    match = _CDXJ_LINE.fullmatch(line)
+    if match is None:
+        return None
+    try:
+        return match[2].decode(), parse_json_object(match[3], what="index line")
+    except FormatError:
+        return None
 
 
 def _check_entry(
@@ -160,14 +172,6 @@ def _count(value: Any) -> int | None:
     if isinstance(value, str) and value.isdigit() and len(value) <= 18:
         return int(value)
     return None
-
-
-def _json_object(text: bytes) -> dict[str, Any] | None:
-    try:
-        document = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    return document if isinstance(document, dict) else None
 
 
 def _drain_line(lines: _Lines, max_line_bytes: int) -> None:

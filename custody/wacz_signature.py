@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from custody.canonical import drop_none
+from custody.digests import sha256_hex
 from custody.errors import FormatError, IntegrityError
 
 ANONYMOUS = "anonymous"
@@ -109,8 +109,7 @@ def check_signed_data(signed: Any, package_sha256: str, where: str) -> WaczSigna
             f"{where}: the package's anonymous signature does not verify with the key it names",
             hint="signedData was changed after signing, or the signature is not that key's",
         ) from None
-    fingerprint = hashlib.sha256(key_der).hexdigest()
-    return WaczSignature(ANONYMOUS, True, created, software, public_key_sha256=fingerprint)
+    return WaczSignature(ANONYMOUS, True, created, software, public_key_sha256=sha256_hex(key_der))
 
 
 def _text(signed: Mapping[str, Any], name: str, where: str) -> str | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from custody import db
 from custody.analysis import METHOD_VERSION, Analysis, TermList, analyse, load_term_list
@@ -40,7 +40,7 @@ from custody.models import (
     Source,
     ToolRef,
 )
-from custody.recording import append_artifact_record, check_case_takes_evidence
+from custody.recording import append_artifact_record, check_case_takes_evidence, recorded_as
 from custody.resources import templates_dir
 from custody.runs import load_open_run
 from custody.tools import card_of, ensure_tool_in_case, register_tool, resolve_tool
@@ -146,16 +146,6 @@ def _transcript_details(transcript: Transcript, root: bytes, tool: db.ToolRow) -
     }
 
 
-def _already_imported(session: Session, case_id: str, digest: str) -> db.ArtifactRow | None:
-    return session.exec(
-        select(db.ArtifactRow).where(
-            db.ArtifactRow.case_id == case_id,
-            db.ArtifactRow.digest == digest,
-            db.ArtifactRow.media_type == TRANSCRIPT_MEDIA_TYPE,
-        )
-    ).first()
-
-
 @fewer_collections()  # millions of short-lived objects
 def import_chat(
     ws: Workspace,
@@ -212,7 +202,7 @@ def import_chat(
     with ledger_writer(ws, case_id, actor, signer) as writer:
         for file, transcript, analysis, salts, root, stored, analysis_stored in prepared:
             tool = tools[file]
-            existing = _already_imported(writer.session, case_id, stored.digest)
+            existing = recorded_as(writer.session, case_id, stored.digest, [TRANSCRIPT_MEDIA_TYPE])
             if existing is not None:
                 results.append(
                     ImportedTranscript(
@@ -221,7 +211,7 @@ def import_chat(
                         transcript.header.conversation_id,
                         len(transcript.messages),
                         len(transcript.findings),
-                        existing.sequence,
+                        existing,
                         None,
                         analysis,
                         True,

@@ -27,8 +27,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from sqlmodel import Session, col, select
-
 from custody import db
 from custody.bulkgc import fewer_collections
 from custody.digests import sha256_stream
@@ -42,6 +40,7 @@ from custody.recording import (
     check_case_takes_evidence,
     guess_media_type,
     involvement,
+    recorded_as,
 )
 from custody.runs import load_open_run
 from custody.store import StoredBlob
@@ -120,7 +119,7 @@ def import_warc(
         parsed = _parse_and_store(ws, path, progress or _no_progress)
         with ledger_writer(ws, case_id, actor, signer) as writer:
             digest = parsed.original.digest
-            existing = _imported_in_case(writer.session, case_id, digest)
+            existing = recorded_as(writer.session, case_id, digest, (WARC_MEDIA_TYPE, WACZ_MEDIA_TYPE))
             if existing is not None:
                 return ImportedCapture(digest, existing, 0, parsed.findings, True)
             operator = options.operator or (run.operator if run else actor.name)
@@ -135,19 +134,6 @@ def import_warc(
             sequence, payloads = _append_capture(writer, path.name, parsed, claims)
             blobs.flush()  # every payload on disk before the entries naming them commit
     return ImportedCapture(parsed.original.digest, sequence, payloads, parsed.findings, False)
-
-
-def _imported_in_case(session: Session, case_id: str, digest: str) -> int | None:
-    """The entry of an earlier import of the capture with ``digest`` into the case, if any. A
-    capture recorded otherwise (``custody record``, as ``application/octet-stream``) is not
-    imported: its payloads are not extracted, so importing it goes ahead."""
-    return session.exec(
-        select(db.ArtifactRow.sequence).where(
-            db.ArtifactRow.case_id == case_id,
-            db.ArtifactRow.digest == digest,
-            col(db.ArtifactRow.media_type).in_((WARC_MEDIA_TYPE, WACZ_MEDIA_TYPE)),
-        )
-    ).first()
 
 
 @dataclass(frozen=True)
