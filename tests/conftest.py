@@ -8,6 +8,7 @@ Each PostgreSQL test gets its own schema (via the search_path), dropped afterwar
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -19,6 +20,9 @@ from urllib.parse import quote
 
 import psycopg
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from custody.actors import create_key
 from custody.cases import open_case
@@ -172,3 +176,34 @@ def cli(tmp_path: Path) -> Cli:
 def cli_any_db(tmp_path: Path, database_url: str | None) -> Cli:
     """Like ``cli``, run once on SQLite and once with CUSTODY_DATABASE_URL on PostgreSQL."""
     return make_cli(tmp_path, database_url)
+
+
+# --- signed WACZ packages ----------------------------------------------------------------------------
+
+WACZ_SIGNED_AT = "2026-06-03T21:20:00Z"
+WACZ_SIGNER_SOFTWARE = "ArchiveWeb.page 0.12.8"
+
+
+def spki_der(public_key: ec.EllipticCurvePublicKey) -> bytes:
+    """A public key as DER SubjectPublicKeyInfo (what a WACZ signature's publicKey encodes)."""
+    return public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def anonymous_signed_data(
+    package_hash: str, key: ec.EllipticCurvePrivateKey, *, tamper: bool = False
+) -> dict[str, str]:
+    """``signedData`` of a WACZ signed anonymously over ``package_hash`` (``sha256:<hex>``), as
+    ArchiveWeb.page signs in the browser: ECDSA P-256 over the hash text, the raw ``r || s``
+    (WebCrypto's form) and the key in base64; with ``tamper``, the signature's last byte changed."""
+    r, s = decode_dss_signature(key.sign(package_hash.encode(), ec.ECDSA(hashes.SHA256())))
+    raw = bytearray(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+    raw[-1] ^= 1 if tamper else 0
+    return {
+        "hash": package_hash,
+        "created": WACZ_SIGNED_AT,
+        "software": WACZ_SIGNER_SOFTWARE,
+        "publicKey": base64.b64encode(spki_der(key.public_key())).decode(),
+        "signature": base64.b64encode(bytes(raw)).decode(),
+    }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import shutil
@@ -10,12 +9,19 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from custody.warc import read_warc
-from tests.conftest import REPO, TOOLCARDS, Cli, CliResult, assert_error, make_cli
+from tests.conftest import (
+    REPO,
+    TOOLCARDS,
+    Cli,
+    CliResult,
+    anonymous_signed_data,
+    assert_error,
+    make_cli,
+    spki_der,
+)
 
 CASE = "OP-CLI"
 SAMPLE = REPO / "sample_cases" / "classifieds-sweep"
@@ -129,20 +135,8 @@ def _signed_copy(destination: Path, key: ec.EllipticCurvePrivateKey, *, tamper: 
     with zipfile.ZipFile(WACZ) as source:
         members = {info.filename: source.read(info) for info in source.infolist()}
     package_hash = "sha256:" + hashlib.sha256(members["datapackage.json"]).hexdigest()
-    r, s = decode_dss_signature(key.sign(package_hash.encode(), ec.ECDSA(hashes.SHA256())))
-    raw = bytearray(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
-    raw[-1] ^= 1 if tamper else 0
-    spki = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
     digest = json.loads(members["datapackage-digest.json"])
-    digest["signedData"] = {
-        "hash": package_hash,
-        "created": "2026-06-03T21:20:00Z",
-        "software": "ArchiveWeb.page 0.12.8",
-        "publicKey": base64.b64encode(spki).decode(),
-        "signature": base64.b64encode(bytes(raw)).decode(),
-    }
+    digest["signedData"] = anonymous_signed_data(package_hash, key, tamper=tamper)
     members["datapackage-digest.json"] = json.dumps(digest).encode()
     with zipfile.ZipFile(destination, "w", zipfile.ZIP_STORED) as out:
         for name, data in members.items():
@@ -161,9 +155,7 @@ def test_a_signed_wacz_is_imported_with_its_verified_signature_and_a_forged_one_
 
     signed = _signed_copy(cli.cwd / "signed.wacz", key)
     assert _import(cli, signed).code == 0
-    spki = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    spki = spki_der(key.public_key())
     package = _provenance(cli, _sha256(signed))["details"]["wacz"]["datapackage"]
     assert package["signature"] == {
         "kind": "anonymous",

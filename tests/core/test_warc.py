@@ -21,9 +21,8 @@ from typing import Any, BinaryIO
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -49,6 +48,7 @@ from custody.warc import (
     read_wacz,
     read_warc,
 )
+from tests.conftest import anonymous_signed_data, spki_der
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_cases" / "classifieds-sweep"
@@ -1085,13 +1085,6 @@ def test_any_index_bytes_give_problems_never_an_exception(lines: list[bytes]) ->
 # --- WACZ signatures (custody.wacz_signature) ------------------------------------------------------
 
 
-def _spki(public_key: Any) -> bytes:
-    der: bytes = public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return der
-
-
 def _p256() -> Any:
     return ec.generate_private_key(ec.SECP256R1())
 
@@ -1105,14 +1098,7 @@ def _signed_wacz(
     package = package if package is not None else make_fixtures.datapackage(members)
     package_hash = "sha256:" + sha256(package)
     if signed is None:
-        r, s = decode_dss_signature(key.sign(package_hash.encode(), ec.ECDSA(hashes.SHA256())))
-        signed = {
-            "hash": package_hash,
-            "created": "2026-06-03T21:20:00Z",
-            "software": "ArchiveWeb.page 0.12.8",
-            "publicKey": base64.b64encode(_spki(key.public_key())).decode(),
-            "signature": base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode(),
-        }
+        signed = anonymous_signed_data(package_hash, key)
     digest = {"path": "datapackage.json", "hash": package_hash, "signedData": signed}
     entries = [make_fixtures.stored(*members[0]), make_fixtures.stored("datapackage.json", package)]
     entries.append(make_fixtures.stored("datapackage-digest.json", json.dumps(digest).encode()))
@@ -1128,7 +1114,7 @@ def _signed_data(data: bytes) -> dict[str, Any]:
 def test_an_anonymous_wacz_signature_is_verified_and_recorded_with_its_key() -> None:
     key = _p256()
     capture = read_wacz(_signed_wacz(key=key), name="t.wacz")
-    fingerprint = sha256(_spki(key.public_key()))
+    fingerprint = sha256(spki_der(key.public_key()))
     assert capture.signature == WaczSignature(
         "anonymous", True, "2026-06-03T21:20:00Z", "ArchiveWeb.page 0.12.8", public_key_sha256=fingerprint
     )
@@ -1149,7 +1135,7 @@ def test_a_changed_anonymous_signature_stops_the_import() -> None:
     changed = {**signed, "signature": base64.b64encode(bytes(raw)).decode()}
     with pytest.raises(IntegrityError, match="anonymous signature does not verify with the key it names"):
         read_wacz(_signed_wacz(changed), name="t.wacz")
-    another_key = {**signed, "publicKey": base64.b64encode(_spki(_p256().public_key())).decode()}
+    another_key = {**signed, "publicKey": base64.b64encode(spki_der(_p256().public_key())).decode()}
     with pytest.raises(IntegrityError, match="does not verify"):
         read_wacz(_signed_wacz(another_key), name="t.wacz")
 
@@ -1181,7 +1167,7 @@ def test_malformed_signed_data_is_a_format_error_naming_the_field(
 
 def test_only_p256_keys_sign_a_wacz() -> None:
     signed = _signed_data(_signed_wacz(key=_p256()))
-    p384 = base64.b64encode(_spki(ec.generate_private_key(ec.SECP384R1()).public_key())).decode()
+    p384 = base64.b64encode(spki_der(ec.generate_private_key(ec.SECP384R1()).public_key())).decode()
     with pytest.raises(FormatError, match=r"signedData\.publicKey must be an ECDSA P-256 key"):
         read_wacz(_signed_wacz({**signed, "publicKey": p384}), name="t.wacz")
 
